@@ -1,0 +1,169 @@
+// HTTP/1.x request parser: llhttp plus the limits and anti-smuggling rules of PAGI.md §6.
+// Fed bytes, it fills a RequestHead and calls a handler; it never touches sockets.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <llhttp.h>
+
+#include "pagi/app.h"
+
+namespace pagi::http {
+
+struct Limits {
+  size_t max_request_line = 8192;   // method SP target SP version, without CRLF → 414
+  size_t max_header_size = 8192;    // whole head incl. request line, up to CRLFCRLF → 431
+  size_t max_header_count = 100;    // → 431
+  uint64_t max_body_size = 10'000'000;  // CL or cumulative chunked body; 0 = unlimited → 413
+  uint64_t max_chunk_size = 10 * 1024 * 1024;  // one chunk → 413 "Chunk Too Large"
+};
+
+// One request head. Owns its bytes; the views it hands out stay valid until clear().
+// The connection borrows one from a per-core pool while a request is in progress, so the
+// steady state allocates nothing (clear() keeps capacity).
+class RequestHead {
+ public:
+  void clear();
+
+  std::string_view method() const;
+  std::string_view target() const;        // raw request-target
+  std::string_view raw_path() const;      // target before the first '?'
+  std::string_view query_string() const;  // after the first '?', "" if none
+  std::string_view path() const;          // percent-decoded raw_path
+  bool path_is_utf8() const { return path_is_utf8_; }
+  std::string_view http_version() const;  // "1.0" / "1.1"
+  int version_minor() const { return version_minor_; }
+  // Lowercased names, raw values (surrounding OWS trimmed), wire order. Several Cookie
+  // fields are merged into the first one's position joined with "; ". Valid after on_head.
+  std::span<const Header> headers() const { return views_; }
+  // First value of a header by lowercase name, or "" if absent.
+  std::string_view header(std::string_view lower_name) const;
+
+  bool keep_alive() const { return keep_alive_; }    // HTTP/1.1 unless `Connection: close`;
+                                                     // HTTP/1.0 only with `keep-alive`
+  bool chunked() const { return chunked_; }
+  bool has_content_length() const { return content_length_ >= 0; }
+  uint64_t content_length() const { return has_content_length() ? uint64_t(content_length_) : 0; }
+  bool has_body() const { return chunked_ || content_length_ > 0; }
+  bool expect_continue() const { return expect_continue_; }  // `Expect: 100-continue` (1.1)
+  bool is_head() const { return method() == "HEAD"; }
+  // `Upgrade: websocket` + `Connection: ...upgrade...` + `Sec-WebSocket-Key` present.
+  bool websocket_upgrade() const { return websocket_upgrade_; }
+
+ private:
+  friend class RequestParser;
+  struct Field {  // offsets into bytes_, stable while bytes_ grows
+    uint32_t name_off, name_len, value_off, value_len;
+  };
+  std::string bytes_;
+  std::vector<Field> fields_;
+  std::vector<Header> views_;
+  uint32_t method_off_ = 0, method_len_ = 0;
+  uint32_t target_off_ = 0, target_len_ = 0;
+  uint32_t path_off_ = 0, path_len_ = 0;
+  uint32_t query_off_ = 0;  // into bytes_ (inside the target)
+  uint32_t query_len_ = 0, raw_path_len_ = 0;
+  int version_minor_ = 1;
+  int64_t content_length_ = -1;
+  bool path_is_utf8_ = true;
+  bool keep_alive_ = true;
+  bool chunked_ = false;
+  bool expect_continue_ = false;
+  bool websocket_upgrade_ = false;
+};
+
+// What a handler callback wants the parser to do next.
+enum class Action : uint8_t {
+  kContinue,  // go on parsing the bytes given
+  kPause,     // stop right after this event; feed() returns kPaused, resume() to go on
+};
+
+class ParserHandler {
+ public:
+  // The head is complete and passed every rule. Body events follow (none if !has_body()).
+  virtual Action on_head(RequestHead& head) = 0;
+  // A piece of the body, de-chunked. The view is into the bytes given to feed().
+  virtual Action on_body(std::string_view chunk) = 0;
+  // The request (head and body) is complete.
+  virtual Action on_message_complete() = 0;
+
+ protected:
+  ~ParserHandler() = default;
+};
+
+enum class ParseStatus : uint8_t {
+  kOk,      // all bytes consumed
+  kPaused,  // a callback asked to pause; `consumed` bytes were used, the rest was not
+  kError,   // the request is bad: answer error_status() with error_message() and close
+};
+
+struct ParseResult {
+  size_t consumed = 0;
+  ParseStatus status = ParseStatus::kOk;
+};
+
+class RequestParser {
+ public:
+  explicit RequestParser(const Limits& limits);
+  RequestParser(const RequestParser&) = delete;
+  RequestParser& operator=(const RequestParser&) = delete;
+
+  // Where the next head is written. Must be set (to a cleared head) before the first byte
+  // of a request is fed; the parser writes only into it until on_head.
+  void set_head(RequestHead* head) { head_ = head; }
+
+  // Parses as much of `data` as it can. After kPaused, call resume() and feed the unconsumed
+  // rest (plus anything newer). After kError the parser is dead; the connection closes.
+  ParseResult feed(std::string_view data, ParserHandler& handler);
+  void resume();
+
+  // True between the first byte of a request and its on_message_complete.
+  bool in_message() const { return in_message_; }
+  // True while the head is not complete yet (bytes of a head were seen, no on_head).
+  bool in_head() const { return in_message_ && !head_done_; }
+
+  // After kError: 400, 413, 414, 431 or 501, and the short text/plain body for it
+  // (PAGI.md §3.3: "Bad Request", "Payload Too Large", "URI Too Long",
+  // "Request Header Fields Too Large", "Unsupported Transfer-Encoding", "Invalid chunk size",
+  // "Chunk Too Large", "Transfer-Encoding and Content-Length are mutually exclusive",
+  // "chunked must be the final Transfer-Encoding").
+  int error_status() const { return error_status_; }
+  std::string_view error_message() const { return error_message_; }
+
+ private:
+  // (implementation state: llhttp_t, settings, counters for the limits, the current handler)
+  static int on_message_begin(llhttp_t*);
+  static int on_method(llhttp_t*, const char*, size_t);
+  static int on_url(llhttp_t*, const char*, size_t);
+  static int on_version(llhttp_t*, const char*, size_t);
+  static int on_header_field(llhttp_t*, const char*, size_t);
+  static int on_header_value(llhttp_t*, const char*, size_t);
+  static int on_header_value_complete(llhttp_t*);
+  static int on_headers_complete(llhttp_t*);
+  static int on_chunk_header(llhttp_t*);
+  static int on_body(llhttp_t*, const char*, size_t);
+  static int on_message_complete(llhttp_t*);
+
+  int fail(int status, std::string_view message);
+
+  llhttp_t parser_;
+  llhttp_settings_t settings_;
+  Limits limits_;
+  RequestHead* head_ = nullptr;
+  ParserHandler* handler_ = nullptr;
+  size_t head_bytes_ = 0;  // bytes of the current head seen so far
+  size_t line_bytes_ = 0;  // bytes of the request line seen so far
+  uint64_t body_bytes_ = 0;
+  bool in_message_ = false;
+  bool head_done_ = false;
+  bool in_value_ = false;
+  int error_status_ = 0;
+  std::string_view error_message_;
+};
+
+}  // namespace pagi::http
