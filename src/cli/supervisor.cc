@@ -1,0 +1,234 @@
+// Supervisor (see supervisor.h). Signals are blocked in every thread and read here through a
+// signalfd; cores are told to drain through their mailboxes and report back on an eventfd.
+#include "cli/supervisor.h"
+
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "apps/app_factory.h"
+#include "common/log.h"
+#include "server/core.h"
+#include "server/listener.h"
+
+namespace pagi::cli {
+namespace {
+
+// CPUs this process may run on, in order: core i is pinned to cpus[i % size].
+std::vector<int> allowed_cpus() {
+  std::vector<int> cpus;
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    for (int i = 0; i < CPU_SETSIZE; ++i) {
+      if (CPU_ISSET(i, &set)) cpus.push_back(i);
+    }
+  }
+  if (cpus.empty()) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    for (long i = 0; i < (n > 0 ? n : 1); ++i) cpus.push_back(int(i));
+  }
+  return cpus;
+}
+
+// Flags parsed for compatibility whose feature is not built yet: refuse them rather than
+// accept and ignore. Each entry: is the option away from its default, and what to say.
+std::string refuse_unbuilt(const Options& o) {
+  const Options d;
+  struct Check {
+    bool set;
+    const char* flag;
+    const char* why;
+  };
+  const Check checks[] = {
+      {o.request_timeout != d.request_timeout, "--request-timeout", "not supported yet"},
+      {o.ws_idle_timeout != d.ws_idle_timeout, "--ws-idle-timeout",
+       "not supported yet (WebSocket is not built yet)"},
+      {o.sse_idle_timeout != d.sse_idle_timeout, "--sse-idle-timeout",
+       "not supported yet (SSE is not built yet)"},
+      {o.max_receive_queue != d.max_receive_queue, "--max-receive-queue",
+       "not supported yet (WebSocket is not built yet)"},
+      {o.max_ws_frame_size != d.max_ws_frame_size, "--max-ws-frame-size",
+       "not supported yet (WebSocket is not built yet)"},
+      {o.max_requests != d.max_requests, "--max-requests", "not supported yet"},
+      {o.heartbeat_timeout != d.heartbeat_timeout, "--heartbeat-timeout", "not supported yet"},
+      {o.sync_file_threshold != d.sync_file_threshold, "--sync-file-threshold",
+       "not supported yet (file bodies are not built yet)"},
+      {o.access_log.has_value(), "--access-log", "not supported yet (no access log yet)"},
+      {o.access_log_format != d.access_log_format, "--access-log-format",
+       "not supported yet (no access log yet)"},
+      {o.lifespan != d.lifespan, "--lifespan", "applies to Perl apps, which are not built yet"},
+      {o.lifespan_startup_timeout != d.lifespan_startup_timeout, "--lifespan-startup-timeout",
+       "applies to Perl apps, which are not built yet"},
+      {!o.libs.empty(), "-I/--lib", "applies to Perl apps, which are not built yet"},
+      {!o.modules.empty(), "-M", "applies to Perl apps, which are not built yet"},
+      {o.eval_code.has_value(), "-e", "applies to Perl apps, which are not built yet"},
+  };
+  for (const Check& c : checks) {
+    if (c.set) return std::string(c.flag) + " is " + c.why;
+  }
+  return {};
+}
+
+log::Level to_log_level(LogLevel l) {
+  switch (l) {
+    case LogLevel::kDebug: return log::Level::kDebug;
+    case LogLevel::kInfo: return log::Level::kInfo;
+    case LogLevel::kWarn: return log::Level::kWarn;
+    case LogLevel::kError: return log::Level::kError;
+  }
+  return log::Level::kInfo;
+}
+
+}  // namespace
+
+int run_server(const Options& o) {
+  log::set_level(o.quiet ? log::Level::kError : to_log_level(o.log_level));
+
+  if (std::string why = refuse_unbuilt(o); !why.empty()) {
+    fprintf(stderr, "pagi-server: %s\n", why.c_str());
+    return 2;
+  }
+  if (!apps::is_native_spec(o.app)) {
+    fprintf(stderr,
+            "pagi-server: cannot run '%s': Perl apps are not supported by this build yet; "
+            "use native:hello, native:echo or native:/path/libapp.so\n",
+            o.app.c_str());
+    return 2;
+  }
+  std::string error;
+  server::ServerConfig config;
+  config.app_factory = apps::make_native_factory(o.app, &error);
+  if (!config.app_factory) {
+    fprintf(stderr, "pagi-server: %s\n", error.c_str());
+    return 2;
+  }
+
+  std::vector<int> cpus = allowed_cpus();
+  int cores = o.cores > 0 ? o.cores : int(cpus.size());
+  if (cores > int(cpus.size())) {
+    LOG_WARN("--cores %d is more than the %zu CPUs available: running %d threads, some sharing a "
+             "CPU",
+             cores, cpus.size(), cores);
+  }
+  config.cores = cores;
+  config.limits.max_header_size = size_t(o.max_header_size);
+  config.limits.max_header_count = size_t(o.max_header_count);
+  config.limits.max_body_size = o.max_body_size;
+  config.high_watermark = size_t(o.write_high_watermark);
+  config.low_watermark = size_t(o.write_low_watermark);
+  config.max_connections_per_core = o.max_connections > 0 ? o.max_connections : 1000;
+  config.idle_timeout_ms = uint64_t(o.timeout) * 1000;
+  config.shutdown_timeout_ms = uint64_t(o.shutdown_timeout) * 1000;
+  config.server_header = "PAGI::Server/" PAGI_VERSION " (pagi-server)";
+
+  if (!o.env_mode.empty()) setenv("PAGI_ENV", o.env_mode.c_str(), 1);
+
+  // Signals: blocked here, before any thread exists, so every core inherits the mask and
+  // only the signalfd below sees them.
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGTTIN, SIGTTOU}) {
+    sigaddset(&mask, s);
+  }
+  pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  int sig_fd = signalfd(-1, &mask, SFD_CLOEXEC);
+  if (sig_fd < 0) {
+    fprintf(stderr, "pagi-server: signalfd: %s\n", strerror(errno));
+    return 1;
+  }
+
+  for (const ListenSpec& spec : o.listeners) {
+    server::Listener l;
+    bool ok = spec.kind == ListenSpec::Kind::kUnix
+                  ? server::open_unix_listener(spec.path, spec.mode.value_or(-1),
+                                               o.listener_backlog, l, &error)
+                  : server::open_tcp_listener(spec.host, spec.port, cores, o.listener_backlog, l,
+                                              &error);
+    if (!ok) {
+      fprintf(stderr, "pagi-server: %s\n", error.c_str());
+      for (auto& opened : config.listeners) server::close_listener(opened, true);
+      return 1;
+    }
+    config.listeners.push_back(std::move(l));
+  }
+
+  std::vector<std::unique_ptr<server::Core>> core_list;
+  bool failed = false;
+  for (int i = 0; i < cores; ++i) {
+    core_list.push_back(std::make_unique<server::Core>(i, config));
+    std::string why = core_list.back()->start(cpus[size_t(i) % cpus.size()]).get();
+    if (!why.empty()) {
+      fprintf(stderr, "pagi-server: core %d failed to start: %s\n", i, why.c_str());
+      core_list.back()->join();
+      core_list.pop_back();
+      failed = true;
+      break;
+    }
+  }
+  if (failed) {
+    for (auto& c : core_list) c->drain();
+    for (auto& c : core_list) c->join();
+    for (auto& l : config.listeners) server::close_listener(l, true);
+    return 1;
+  }
+
+  for (const server::Listener& l : config.listeners) {
+    LOG_INFO("PAGI Server listening on %s (loop: io_uring, cores: %d, max_conn: %d/core, "
+             "http2: off, tls: off)",
+             l.describe().c_str(), cores, config.max_connections_per_core);
+  }
+
+  // Wait for a stop signal; cores finish on their own once drained.
+  bool draining = false;
+  int done_fd = eventfd(0, EFD_CLOEXEC);
+  std::thread joiner;
+  for (;;) {
+    pollfd fds[2] = {{sig_fd, POLLIN, 0}, {done_fd, POLLIN, 0}};
+    int n = poll(fds, draining ? 2 : 1, -1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (draining && (fds[1].revents & POLLIN)) break;
+    if (!(fds[0].revents & POLLIN)) continue;
+    signalfd_siginfo si;
+    if (read(sig_fd, &si, sizeof(si)) != ssize_t(sizeof(si))) continue;
+    int sig = int(si.ssi_signo);
+    if (sig == SIGINT || sig == SIGTERM || sig == SIGQUIT) {
+      if (draining) continue;  // a second signal changes nothing: the drain is bounded
+      draining = true;
+      LOG_INFO("Received %s, shutting down gracefully", sigabbrev_np(sig));
+      for (auto& c : core_list) c->drain();
+      joiner = std::thread([&core_list, done_fd] {
+        for (auto& c : core_list) c->join();
+        uint64_t one = 1;
+        ssize_t w = write(done_fd, &one, sizeof(one));
+        (void)w;
+      });
+    } else if (sig == SIGHUP) {
+      LOG_WARN("Received SIGHUP: reloading is not supported yet; ignoring");
+    } else {
+      LOG_WARN("Received SIG%s: not supported; ignoring", sigabbrev_np(sig));
+    }
+  }
+  if (joiner.joinable()) joiner.join();
+  for (auto& l : config.listeners) server::close_listener(l, true);
+  close(done_fd);
+  close(sig_fd);
+  LOG_INFO("Server stopped");
+  return 0;
+}
+
+}  // namespace pagi::cli

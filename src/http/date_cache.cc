@@ -1,0 +1,29 @@
+// IMF-fixdate formatting without locale or strftime (see date_cache.h).
+#include "http/date_cache.h"
+
+#include <cstdio>
+
+namespace pagi::http {
+
+void DateCache::format(time_t t, char out[29]) {
+  static const char kDays[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static const char kMonths[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  tm g;
+  gmtime_r(&t, &g);
+  char tmp[40];
+  snprintf(tmp, sizeof(tmp), "%s, %02d %s %04d %02d:%02d:%02d GMT", kDays[g.tm_wday], g.tm_mday,
+           kMonths[g.tm_mon], g.tm_year + 1900, g.tm_hour, g.tm_min, g.tm_sec);
+  for (int i = 0; i < 29; ++i) out[i] = tmp[i];
+}
+
+std::string_view DateCache::get() {
+  time_t now = time(nullptr);  // vDSO
+  if (now != last_) {
+    format(now, buf_);
+    last_ = now;
+  }
+  return std::string_view(buf_, 29);
+}
+
+}  // namespace pagi::http

@@ -1,0 +1,559 @@
+// HTTP/1.x connection state machine (see h1_connection.h). The parser runs in place over the
+// bytes the transport hands in; whatever cannot be parsed yet (a request waiting behind one
+// in flight, body the app has not asked for) is kept in pending_in_.
+#include "http/h1_connection.h"
+
+#include <algorithm>
+
+#include "common/log.h"
+
+namespace pagi::http {
+namespace {
+
+// Body bytes held for an app that has not asked for them before the parser stops reading.
+constexpr size_t kBodyQueueLimit = 65536;
+
+bool status_has_body(int status) {
+  return !(status < 200 || status == 204 || status == 304);
+}
+
+}  // namespace
+
+H1Connection::H1Connection(H1Context& ctx, Transport& transport)
+    : ctx_(ctx), transport_(transport), parser_(ctx.limits), out_(ctx.blocks) {}
+
+H1Connection::~H1Connection() { release_head(); }
+
+void H1Connection::release_head() {
+  if (head_ == nullptr) return;
+  head_->clear();
+  ctx_.head_pool->emplace_back(head_);
+  head_ = nullptr;
+}
+
+// --- socket side ---------------------------------------------------------------------------
+
+void H1Connection::on_input(std::string_view bytes) {
+  if (client_gone_) return;
+  if (close_after_flush_) return;  // closing: whatever else comes is not read
+  if (pending_bytes() == 0) {
+    pending_in_.clear();
+    pending_off_ = 0;
+    incoming_ = bytes;
+  } else {
+    pending_in_.append(bytes);
+  }
+  pump();
+  if (!incoming_.empty()) {
+    // Not parsed yet (the parser is paused): the transport's buffer goes back to the kernel.
+    if (!close_after_flush_) pending_in_.append(incoming_);
+    incoming_ = {};
+  }
+  update_reading();
+}
+
+void H1Connection::on_input_eof() {
+  input_eof_ = true;
+  request_pump();
+}
+
+void H1Connection::on_transport_error() {
+  client_gone_ = true;
+  input_eof_ = true;
+  close_after_flush_ = true;
+  out_.clear();
+  held_ = 0;
+  request_pump();
+}
+
+void H1Connection::on_sent(size_t n) {
+  out_.consume(n);
+  if (wants_writable_ && out_.size() < ctx_.low_watermark) {
+    wants_writable_ = false;
+    if (app_active_) ctx_.app->on_writable(*this);
+  }
+}
+
+bool H1Connection::idle() const {
+  return !exchange_open_ && !parser_.in_message() && pending_bytes() == 0;
+}
+
+void H1Connection::begin_shutdown() {
+  shutting_down_ = true;
+  if (!exchange_open_) {
+    close_after_flush_ = true;
+  } else {
+    keep_alive_ = false;
+  }
+  transport_.want_flush();
+}
+
+void H1Connection::reject_at_capacity() {
+  out_.append(capacity_response());
+  close_after_flush_ = true;
+  transport_.want_flush();
+}
+
+void H1Connection::update_reading() {
+  // Input backpressure: a client pipelining faster than the app answers, or a body the app
+  // does not read, stops being read once a bounded amount is buffered.
+  size_t limit = ctx_.limits.max_header_size + kBodyQueueLimit;
+  bool want = pending_bytes() < limit && !close_after_flush_;
+  if (want != reading_) {
+    reading_ = want;
+    transport_.set_reading(want);
+  }
+}
+
+// --- the pump: parse, wind up exchanges, wake the app ----------------------------------------
+
+void H1Connection::request_pump() {
+  if (in_pump_) {
+    repump_ = true;
+  } else {
+    transport_.schedule();
+  }
+}
+
+void H1Connection::pump() {
+  if (in_pump_) {
+    repump_ = true;
+    return;
+  }
+  in_pump_ = true;
+  do {
+    repump_ = false;
+    if (exchange_open_ && exchange_done()) end_exchange();
+    if (pause_ == Pause::kBody && body_queued_.size() < kBodyQueueLimit) {
+      pause_ = Pause::kNone;
+      parser_.resume();
+    }
+    parse_available();
+    if (app_active_ && wants_receive_ && receive_ready()) {
+      wants_receive_ = false;
+      ctx_.app->on_receive_ready(*this);
+    }
+    if (app_active_ && wants_writable_ && client_gone_) {
+      wants_writable_ = false;
+      ctx_.app->on_writable(*this);
+    }
+  } while (repump_);
+  in_pump_ = false;
+
+  if (input_eof_ && !exchange_open_ && pending_bytes() == 0 && incoming_.empty()) {
+    close_after_flush_ = true;  // the peer is done and everything it sent is answered
+  }
+  if (!exchange_open_ && !parser_.in_message() && pending_bytes() == 0 && incoming_.empty()) {
+    release_head();  // idle: hand the head storage back to the core
+    if (body_delivered_.capacity() > kBodyQueueLimit) std::string().swap(body_delivered_);
+    if (body_queued_.capacity() > kBodyQueueLimit) std::string().swap(body_queued_);
+    if (pending_in_.capacity() > kBodyQueueLimit) std::string().swap(pending_in_);
+  }
+  if (close_after_flush_ || sendable() > 0) transport_.want_flush();
+}
+
+void H1Connection::parse_available() {
+  while (pause_ == Pause::kNone && !parse_error_ && !close_after_flush_) {
+    bool from_pending = pending_bytes() > 0;
+    std::string_view src =
+        from_pending ? std::string_view(pending_in_).substr(pending_off_) : incoming_;
+    if (src.empty()) return;
+    if (head_ == nullptr) {
+      if (ctx_.head_pool->empty()) {
+        head_ = new RequestHead();
+      } else {
+        head_ = ctx_.head_pool->back().release();
+        ctx_.head_pool->pop_back();
+      }
+      parser_.set_head(head_);
+    }
+    ParseResult r = parser_.feed(src, *this);
+    if (from_pending) {
+      pending_off_ += r.consumed;
+      if (pending_off_ == pending_in_.size()) {
+        pending_in_.clear();
+        pending_off_ = 0;
+      }
+    } else {
+      incoming_.remove_prefix(r.consumed);
+    }
+    if (r.status == ParseStatus::kError) {
+      bad_request(parser_.error_status(), parser_.error_message());
+      return;
+    }
+    if (r.status == ParseStatus::kPaused && pause_ == Pause::kNone) {
+      // A pause we did not ask for (cannot happen with our callbacks): treat as done.
+      parser_.resume();
+    }
+  }
+}
+
+// --- parser events -------------------------------------------------------------------------
+
+Action H1Connection::on_head(RequestHead& head) {
+  ++ctx_.requests;
+  start_exchange(head);
+  return Action::kContinue;
+}
+
+Action H1Connection::on_body(std::string_view chunk) {
+  if (!app_active_ || client_gone_) return Action::kContinue;  // nobody will read it: drop
+  body_queued_.append(chunk);
+  if (wants_receive_) repump_ = true;
+  if (body_queued_.size() >= kBodyQueueLimit) {
+    pause_ = Pause::kBody;
+    return Action::kPause;
+  }
+  return Action::kContinue;
+}
+
+Action H1Connection::on_message_complete() {
+  message_complete_ = true;
+  if (wants_receive_) repump_ = true;
+  if (exchange_done()) {
+    end_exchange();
+    return close_after_flush_ ? Action::kPause : Action::kContinue;
+  }
+  // The next pipelined request waits until this exchange is wound up.
+  pause_ = Pause::kMessage;
+  return Action::kPause;
+}
+
+// --- exchange lifecycle --------------------------------------------------------------------
+
+void H1Connection::start_exchange(RequestHead& head) {
+  exchange_open_ = true;
+  app_active_ = true;
+  app_finished_ = false;
+  message_complete_ = false;
+  body_event_done_ = false;
+  continue_sent_ = false;
+  wants_receive_ = false;
+  wants_writable_ = false;
+  keep_alive_ = head.keep_alive() && !shutting_down_;
+  is_head_request_ = head.is_head();
+  response_ = Response::kNone;
+  framing_ = Framing::kNone;
+  trailers_expected_ = false;
+  body_finished_ = false;
+  status_ = 0;
+  facts_ = HeaderFacts{};
+  cl_remaining_ = 0;
+  held_ = 0;
+  error_ = {};
+  app_data = nullptr;
+  body_queued_.clear();
+
+  scope_.type = ScopeType::kHttp;
+  scope_.http_version = head.http_version();
+  scope_.method = head.method();
+  scope_.scheme = ctx_.scheme;
+  scope_.path = head.path();
+  scope_.path_is_utf8 = head.path_is_utf8();
+  scope_.raw_path = head.raw_path();
+  scope_.query_string = head.query_string();
+  scope_.root_path = {};
+  scope_.headers = head.headers();
+  scope_.is_unix = transport_.is_unix();
+
+  ctx_.app->on_request(*this);
+}
+
+bool H1Connection::exchange_done() const {
+  if (!app_finished_ || response_ != Response::kComplete) return false;
+  if (message_complete_) return true;
+  // The app answered without reading a body the client will only send after a
+  // 100 Continue: waiting for it would hang, so wind up now (and close).
+  return head_ != nullptr && head_->expect_continue() && !continue_sent_;
+}
+
+void H1Connection::end_exchange() {
+  exchange_open_ = false;
+  if (!message_complete_ || !keep_alive_ || shutting_down_ || input_eof_) {
+    close_after_flush_ = true;
+  }
+  body_queued_.clear();
+  body_delivered_.clear();
+  scope_ = Scope{};
+  if (pause_ == Pause::kMessage || pause_ == Pause::kBody) {
+    pause_ = Pause::kNone;
+    parser_.resume();
+  }
+}
+
+void H1Connection::finish(bool failed) {
+  finish_impl(failed, failed ? "application reported failure" : std::string_view());
+}
+
+void H1Connection::fail(std::string_view message) { finish_impl(true, message); }
+
+void H1Connection::finish_impl(bool failed, std::string_view message) {
+  if (!app_active_) return;
+  app_active_ = false;
+  app_finished_ = true;
+  wants_receive_ = false;
+  wants_writable_ = false;
+  if (failed) ++ctx_.app_errors;
+  if (client_gone_) {
+    // Nobody to answer and nothing to log as an error (PAGI.md §3.7).
+    response_ = Response::kComplete;
+  } else if (response_ == Response::kNone ||
+             (response_ == Response::kHeadOpen && failed)) {
+    if (failed) {
+      LOG_ERROR("PAGI application error: %.*s", int(message.size()), message.data());
+    } else {
+      LOG_ERROR("PAGI application returned without starting a response");
+    }
+    backstop_500();
+  } else if (response_ == Response::kHeadOpen) {
+    // Started, never sent a body, returned: an empty body, and no reuse of a connection
+    // whose app did not finish its response.
+    keep_alive_ = false;
+    close_head(true, 0);
+    complete_response({});
+  } else if (response_ == Response::kBody) {
+    if (failed) {
+      LOG_ERROR("PAGI application error (after response started): %.*s", int(message.size()),
+                message.data());
+    }
+    // The body cannot be completed: close, so the client sees a truncated response.
+    keep_alive_ = false;
+    close_after_flush_ = true;
+    response_ = Response::kComplete;
+  }
+  request_pump();
+}
+
+void H1Connection::backstop_500() {
+  if (held_ > 0) {
+    out_.truncate(out_.size() - held_);
+    held_ = 0;
+  }
+  write_error_response(out_, 500, "Internal Server Error", ctx_.date->get(), ctx_.server_header);
+  response_ = Response::kComplete;
+  keep_alive_ = false;
+  close_after_flush_ = true;
+  output_grew();
+}
+
+void H1Connection::bad_request(int status, std::string_view message) {
+  parse_error_ = true;
+  ++ctx_.bad_requests;
+  if (log::enabled(log::Level::kInfo)) {
+    Endpoint peer;
+    bool has_peer = transport_.client_endpoint(peer);
+    LOG_INFO("HTTP %d %.*s from %s%.*s: %.*s", status,
+             int(reason_phrase(status).size()), reason_phrase(status).data(),
+             has_peer ? "" : "unix", has_peer ? int(peer.host.size()) : 0,
+             has_peer ? peer.host.data() : "", int(message.size()), message.data());
+  }
+  if (!exchange_open_ || response_ == Response::kNone || response_ == Response::kHeadOpen) {
+    if (held_ > 0) {
+      out_.truncate(out_.size() - held_);
+      held_ = 0;
+    }
+    write_error_response(out_, status, message, ctx_.date->get(), ctx_.server_header);
+  }
+  // The app, if any, sees its client gone; its later sends are dropped.
+  if (exchange_open_) {
+    response_ = Response::kComplete;
+    input_eof_ = true;
+    if (wants_receive_) repump_ = true;
+  }
+  close_after_flush_ = true;
+  output_grew();
+}
+
+// --- receive ----------------------------------------------------------------------------------
+
+bool H1Connection::receive_ready() const {
+  if (client_gone_) return true;
+  if (!body_event_done_) return !body_queued_.empty() || message_complete_ || input_eof_;
+  return response_ == Response::kComplete || input_eof_;
+}
+
+bool H1Connection::receive(Event& out) {
+  if (!app_active_) {
+    out = Event{EventType::kHttpDisconnect, {}, false};
+    return true;
+  }
+  if (!client_gone_ && !body_event_done_) {
+    if (!body_queued_.empty() || message_complete_) {
+      body_delivered_.swap(body_queued_);
+      body_queued_.clear();
+      out.type = EventType::kHttpRequest;
+      out.body = body_delivered_;
+      out.more = !message_complete_;
+      if (message_complete_) body_event_done_ = true;
+      if (pause_ == Pause::kBody) request_pump();  // room again: read on
+      return true;
+    }
+    if (!input_eof_) {
+      if (head_ != nullptr && head_->expect_continue() && !continue_sent_ &&
+          response_ == Response::kNone) {
+        // The client waits for this before sending the body (PAGI.md §3.1).
+        continue_sent_ = true;
+        out_.append("HTTP/1.1 100 Continue\r\n\r\n");
+        output_grew();
+      }
+      wants_receive_ = true;
+      return false;
+    }
+  } else if (!client_gone_ && response_ != Response::kComplete && !input_eof_) {
+    wants_receive_ = true;
+    return false;
+  }
+  out = Event{EventType::kHttpDisconnect, {}, false};
+  return true;
+}
+
+// --- send -------------------------------------------------------------------------------------
+
+SendResult H1Connection::send_result() {
+  if (client_gone_) return SendResult::kClosed;
+  if (out_.size() >= ctx_.high_watermark) {
+    wants_writable_ = true;
+    return SendResult::kBlocked;
+  }
+  return SendResult::kOk;
+}
+
+void H1Connection::output_grew() {
+  if (sendable() > 0) transport_.want_flush();
+}
+
+SendResult H1Connection::send_start(int status, std::span<const Header> headers, bool trailers) {
+  if (!app_active_ || client_gone_) return SendResult::kClosed;
+  if (response_ != Response::kNone) return send_result();  // a second start is ignored
+  if (status < 200 || status > 999) {
+    error_ = "http.response.start: status must be an integer from 200 to 999";
+    return SendResult::kInvalid;
+  }
+  HeaderFacts facts;
+  if (const char* err = scan_response_headers(headers, facts)) {
+    error_ = err;
+    return SendResult::kInvalid;
+  }
+  facts_ = facts;
+  status_ = status;
+  trailers_expected_ = trailers;
+  if (facts.connection_close) keep_alive_ = false;
+  if (shutting_down_) keep_alive_ = false;
+  size_t before = out_.size();
+  write_head(out_, head_ != nullptr ? head_->version_minor() : 1, status, headers, facts,
+             ctx_.date->get(), ctx_.server_header);
+  // Held back until the framing is known (first body), so a failing app can still get a 500.
+  held_ = out_.size() - before;
+  response_ = Response::kHeadOpen;
+  return send_result();
+}
+
+void H1Connection::close_head(bool final_body, size_t body_len) {
+  int minor = head_ != nullptr ? head_->version_minor() : 1;
+  bool chunk_for_trailers = trailers_expected_ && minor == 1;
+  if (is_head_request_ || !status_has_body(status_)) {
+    framing_ = Framing::kNone;
+    // A HEAD response announces the length the GET would have had, when it is known.
+    if (is_head_request_ && status_has_body(status_) && !facts_.has_content_length &&
+        final_body) {
+      write_content_length(out_, body_len);
+    }
+  } else if (facts_.has_content_length) {
+    framing_ = Framing::kContentLength;
+    cl_remaining_ = facts_.content_length;
+  } else if (final_body && !chunk_for_trailers) {
+    framing_ = Framing::kContentLength;
+    cl_remaining_ = body_len;
+    write_content_length(out_, body_len);
+  } else if (minor == 1) {
+    framing_ = Framing::kChunked;
+    out_.append("Transfer-Encoding: chunked\r\n");
+  } else {
+    framing_ = Framing::kUntilClose;
+    keep_alive_ = false;
+  }
+  if (!keep_alive_) {
+    if (!facts_.connection_close) out_.append("connection: close\r\n");
+  } else if (minor == 0) {
+    out_.append("connection: keep-alive\r\n");
+  }
+  out_.append("\r\n");
+  held_ = 0;
+  response_ = Response::kBody;
+  output_grew();
+}
+
+void H1Connection::write_body_bytes(std::string_view body) {
+  switch (framing_) {
+    case Framing::kNone:
+      break;
+    case Framing::kContentLength: {
+      size_t n = std::min<uint64_t>(body.size(), cl_remaining_);
+      out_.append(body.substr(0, n));
+      cl_remaining_ -= n;
+      if (n < body.size()) {
+        // More than the announced length: the extra cannot be framed. Drop it and do not
+        // reuse the connection.
+        keep_alive_ = false;
+      }
+      break;
+    }
+    case Framing::kChunked:
+      write_chunk(out_, body);
+      break;
+    case Framing::kUntilClose:
+      out_.append(body);
+      break;
+  }
+}
+
+SendResult H1Connection::send_body(std::string_view body, bool more) {
+  if (!app_active_ || client_gone_) return SendResult::kClosed;
+  if (response_ == Response::kNone || response_ == Response::kComplete || body_finished_) {
+    return send_result();  // before start / after the end: ignored (PAGI.md §3.7)
+  }
+  if (response_ == Response::kHeadOpen) close_head(!more, body.size());
+  write_body_bytes(body);
+  if (!more) {
+    if (trailers_expected_ && framing_ == Framing::kChunked) {
+      body_finished_ = true;  // the trailers complete it
+    } else {
+      complete_response({});
+    }
+  }
+  output_grew();
+  return send_result();
+}
+
+SendResult H1Connection::send_trailers(std::span<const Header> trailers) {
+  if (!app_active_ || client_gone_) return SendResult::kClosed;
+  if (!trailers_expected_ || response_ == Response::kNone || response_ == Response::kComplete) {
+    return send_result();  // not announced with trailers=>1: ignored
+  }
+  for (const Header& h : trailers) {
+    if (const char* err = check_header(h.name, h.value)) {
+      error_ = err;
+      return SendResult::kInvalid;
+    }
+  }
+  if (response_ == Response::kHeadOpen) close_head(false, 0);
+  complete_response(trailers);
+  output_grew();
+  return send_result();
+}
+
+void H1Connection::complete_response(std::span<const Header> trailers) {
+  if (framing_ == Framing::kChunked) {
+    write_last_chunk(out_, trailers);
+  } else if (framing_ == Framing::kContentLength && cl_remaining_ > 0) {
+    // Fewer bytes than announced: only closing tells the client the body is short.
+    keep_alive_ = false;
+    close_after_flush_ = true;
+  }
+  if (framing_ == Framing::kUntilClose) close_after_flush_ = true;
+  response_ = Response::kComplete;
+  if (wants_receive_) request_pump();
+  if (app_finished_ || message_complete_) request_pump();
+}
+
+}  // namespace pagi::http

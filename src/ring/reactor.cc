@@ -1,0 +1,265 @@
+// The loop: submit everything queued, wait for at least one completion (or the next timer),
+// dispatch completions, fire timers, run deferred work. One io_uring_enter per turn.
+#include "ring/reactor.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+#include <liburing.h>
+
+namespace pagi::ring {
+namespace {
+
+constexpr uint64_t kOpMask = 0xf;
+
+uint64_t pack(Handler* h, unsigned op) {
+  return reinterpret_cast<uint64_t>(h) | (op & kOpMask);
+}
+
+}  // namespace
+
+class Reactor::MailboxHandler final : public Handler {
+ public:
+  explicit MailboxHandler(Reactor* r) : reactor_(r) {}
+  void on_completion(unsigned, const Completion&) override {
+    reactor_->drain_mailbox();
+    reactor_->arm_mailbox();
+  }
+
+ private:
+  Reactor* reactor_;
+};
+
+uint64_t Reactor::clock_ms() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);  // vDSO: no syscall
+  return uint64_t(ts.tv_sec) * 1000 + uint64_t(ts.tv_nsec) / 1000000;
+}
+
+std::unique_ptr<Reactor> Reactor::create(const ReactorConfig& config, std::string* error) {
+  std::unique_ptr<Reactor> r(new Reactor());
+  r->ring_ = std::make_unique<io_uring>();
+  r->now_ms_ = clock_ms();
+
+  // Best set first; older kernels reject unknown flags with EINVAL, so fall back step by step.
+  const unsigned attempts[] = {
+      IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SUBMIT_ALL |
+          IORING_SETUP_CQSIZE,
+      IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_CQSIZE,
+      IORING_SETUP_CQSIZE,
+  };
+  int rc = -EINVAL;
+  for (unsigned flags : attempts) {
+    io_uring_params p{};
+    p.flags = flags;
+    p.cq_entries = config.entries * 8;
+    rc = io_uring_queue_init_params(config.entries, r->ring_.get(), &p);
+    if (rc == 0) {
+      r->features_.defer_taskrun = (flags & IORING_SETUP_DEFER_TASKRUN) != 0;
+      break;
+    }
+    if (rc != -EINVAL) break;
+  }
+  if (rc < 0) {
+    std::string why = strerror(-rc);
+    if (rc == -EPERM || rc == -EACCES) {
+      why += " — io_uring is disabled for this process (kernel.io_uring_disabled sysctl, "
+             "a seccomp filter or a container policy)";
+    } else if (rc == -ENOSYS) {
+      why += " — this kernel was built without io_uring";
+    } else if (rc == -ENOMEM) {
+      why += " — locked-memory limit too low (raise `ulimit -l`)";
+    }
+    *error = "io_uring is unavailable: " + why;
+    r->ring_.reset();
+    return nullptr;
+  }
+  r->features_.registered_fd = io_uring_register_ring_fd(r->ring_.get()) == 1;
+
+  if (!r->buffers_.init(r->ring_.get(), 0, config.buffer_count, config.buffer_size, error)) {
+    return nullptr;
+  }
+
+  r->event_fd_ = eventfd(0, EFD_CLOEXEC);
+  if (r->event_fd_ < 0) {
+    *error = std::string("eventfd failed: ") + strerror(errno);
+    return nullptr;
+  }
+  r->mailbox_handler_ = std::make_unique<MailboxHandler>(r.get());
+  r->arm_mailbox();
+  return r;
+}
+
+Reactor::~Reactor() {
+  if (ring_) {
+    buffers_.unregister();  // before the ring it is registered with goes away
+    io_uring_queue_exit(ring_.get());
+  }
+  if (event_fd_ >= 0) ::close(event_fd_);
+}
+
+io_uring_sqe* Reactor::sqe() {
+  io_uring_sqe* s = io_uring_get_sqe(ring_.get());
+  if (s == nullptr) {
+    // SQ full: hand what we have to the kernel now, then there is room.
+    io_uring_submit(ring_.get());
+    s = io_uring_get_sqe(ring_.get());
+  }
+  return s;
+}
+
+void Reactor::accept_multishot(int fd, Handler* h, unsigned op) {
+  io_uring_sqe* s = sqe();
+  io_uring_prep_multishot_accept(s, fd, nullptr, nullptr, SOCK_CLOEXEC);
+  io_uring_sqe_set_data64(s, pack(h, op));
+}
+
+void Reactor::recv_multishot(int fd, Handler* h, unsigned op) {
+  io_uring_sqe* s = sqe();
+  io_uring_prep_recv_multishot(s, fd, nullptr, 0, 0);
+  s->flags |= IOSQE_BUFFER_SELECT;
+  s->buf_group = buffers_.group();
+  io_uring_sqe_set_data64(s, pack(h, op));
+}
+
+void Reactor::send(int fd, const void* data, size_t len, Handler* h, unsigned op) {
+  io_uring_sqe* s = sqe();
+  io_uring_prep_send(s, fd, data, len, MSG_NOSIGNAL);
+  io_uring_sqe_set_data64(s, pack(h, op));
+}
+
+void Reactor::sendmsg(int fd, const msghdr* msg, Handler* h, unsigned op) {
+  io_uring_sqe* s = sqe();
+  io_uring_prep_sendmsg(s, fd, msg, MSG_NOSIGNAL);
+  io_uring_sqe_set_data64(s, pack(h, op));
+}
+
+void Reactor::read(int fd, void* data, size_t len, Handler* h, unsigned op) {
+  io_uring_sqe* s = sqe();
+  io_uring_prep_read(s, fd, data, unsigned(len), 0);
+  io_uring_sqe_set_data64(s, pack(h, op));
+}
+
+void Reactor::shutdown(int fd, int how, Handler* h, unsigned op) {
+  io_uring_sqe* s = sqe();
+  io_uring_prep_shutdown(s, fd, how);
+  io_uring_sqe_set_data64(s, pack(h, op));
+}
+
+void Reactor::close(int fd) {
+  io_uring_sqe* s = sqe();
+  io_uring_prep_close(s, fd);
+  s->flags |= IOSQE_CQE_SKIP_SUCCESS;
+  io_uring_sqe_set_data64(s, 0);
+}
+
+void Reactor::cancel_fd(int fd, Handler* h, unsigned op) {
+  io_uring_sqe* s = sqe();
+  io_uring_prep_cancel_fd(s, fd, IORING_ASYNC_CANCEL_ALL);
+  io_uring_sqe_set_data64(s, pack(h, op));
+}
+
+void Reactor::cancel(Handler* target, unsigned target_op) {
+  io_uring_sqe* s = sqe();
+  io_uring_prep_cancel64(s, pack(target, target_op), 0);
+  s->flags |= IOSQE_CQE_SKIP_SUCCESS;
+  io_uring_sqe_set_data64(s, 0);
+}
+
+void Reactor::defer(Deferred& d) {
+  if (d.deferred_) return;
+  d.deferred_ = true;
+  d.next_deferred_ = nullptr;
+  if (deferred_tail_ != nullptr) {
+    deferred_tail_->next_deferred_ = &d;
+  } else {
+    deferred_head_ = &d;
+  }
+  deferred_tail_ = &d;
+}
+
+void Reactor::run_deferred() {
+  // Items deferred while running are run in this same pass.
+  while (deferred_head_ != nullptr) {
+    Deferred* d = deferred_head_;
+    deferred_head_ = d->next_deferred_;
+    if (deferred_head_ == nullptr) deferred_tail_ = nullptr;
+    d->deferred_ = false;
+    d->next_deferred_ = nullptr;
+    d->run_deferred();
+  }
+}
+
+void Reactor::arm_mailbox() {
+  read(event_fd_, &event_value_, sizeof(event_value_), mailbox_handler_.get(), 0);
+}
+
+void Reactor::post(std::function<void()> fn) {
+  {
+    std::lock_guard<std::mutex> lock(mailbox_mutex_);
+    mailbox_.push_back(std::move(fn));
+  }
+  uint64_t one = 1;
+  ssize_t n = ::write(event_fd_, &one, sizeof(one));
+  (void)n;  // eventfd write only fails on counter overflow: the reader is awake anyway
+}
+
+void Reactor::drain_mailbox() {
+  std::vector<std::function<void()>> work;
+  {
+    std::lock_guard<std::mutex> lock(mailbox_mutex_);
+    work.swap(mailbox_);
+  }
+  for (auto& fn : work) fn();
+}
+
+void Reactor::run() {
+  io_uring* ring = ring_.get();
+  while (!stopping_) {
+    buffers_.publish();
+    now_ms_ = clock_ms();
+    int64_t wait_ms = timers_.next_timeout_ms(now_ms_);
+    io_uring_cqe* cqe = nullptr;
+    int rc;
+    if (wait_ms < 0) {
+      rc = io_uring_submit_and_wait(ring, 1);
+    } else {
+      __kernel_timespec ts{};
+      ts.tv_sec = wait_ms / 1000;
+      ts.tv_nsec = (wait_ms % 1000) * 1000000;
+      rc = io_uring_submit_and_wait_timeout(ring, &cqe, 1, &ts, nullptr);
+    }
+    if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY && rc != -EAGAIN) {
+      // Nothing sane to do but keep going; errors here are transient (e.g. CQ overflow).
+    }
+    now_ms_ = clock_ms();
+
+    unsigned head;
+    unsigned seen = 0;
+    io_uring_for_each_cqe(ring, head, cqe) {
+      ++seen;
+      uint64_t data = io_uring_cqe_get_data64(cqe);
+      if (data == 0) continue;
+      Completion c;
+      c.res = cqe->res;
+      c.more = (cqe->flags & IORING_CQE_F_MORE) != 0;
+      c.has_buffer = (cqe->flags & IORING_CQE_F_BUFFER) != 0;
+      c.buffer_id = uint16_t(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
+      auto* h = reinterpret_cast<Handler*>(data & ~kOpMask);
+      h->on_completion(unsigned(data & kOpMask), c);
+    }
+    io_uring_cq_advance(ring, seen);
+    completions_ += seen;
+
+    timers_.advance(now_ms_);
+    run_deferred();
+  }
+  // Hand the kernel what the last turn queued (closes, cancels) before the ring goes away.
+  io_uring_submit(ring);
+}
+
+}  // namespace pagi::ring

@@ -1,0 +1,354 @@
+// Socket side of a connection (see connection.h). One multishot recv stays armed while the
+// protocol wants input; at most one send is in flight; output is flushed once per loop turn.
+#include "server/connection.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/log.h"
+#include "server/core.h"
+
+namespace pagi::server {
+namespace {
+
+// How long a closing connection keeps reading (and discarding) so the client gets our last
+// response before the kernel would answer its late bytes with a reset.
+constexpr uint64_t kLingerMs = 2000;
+
+void format_addr(const sockaddr_storage& ss, char* host, size_t host_len, int* port) {
+  if (ss.ss_family == AF_INET) {
+    auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
+    inet_ntop(AF_INET, &a->sin_addr, host, socklen_t(host_len));
+    *port = ntohs(a->sin_port);
+  } else if (ss.ss_family == AF_INET6) {
+    auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
+    if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) {
+      inet_ntop(AF_INET, &a->sin6_addr.s6_addr[12], host, socklen_t(host_len));
+    } else {
+      inet_ntop(AF_INET6, &a->sin6_addr, host, socklen_t(host_len));
+    }
+    *port = ntohs(a->sin6_port);
+  } else {
+    host[0] = '\0';
+    *port = -1;
+  }
+}
+
+}  // namespace
+
+Connection::Connection(Core& core) : core_(core), reactor_(core.reactor()) {
+  timer_.bind(&Connection::on_timer, this);
+}
+
+Connection::~Connection() = default;
+
+void Connection::start(int fd, const Listener& listener, bool reject) {
+  fd_ = fd;
+  listener_ = &listener;
+  state_ = State::kOpen;
+  released_ = false;
+  recv_armed_ = false;
+  want_reading_ = true;
+  sending_ = false;
+  shutdown_pending_ = false;
+  cancel_pending_ = false;
+  scheduled_ = false;
+  peer_eof_ = false;
+  peer_known_ = false;
+  local_known_ = false;
+  timer_kind_ = TimerKind::kNone;
+  last_read_ms_ = reactor_.now_ms();
+  h1_.emplace(core_.h1_context(), *this);
+  if (reject) {
+    h1_->reject_at_capacity();
+  }
+  arm_recv();
+  settle();
+}
+
+// --- ring completions ----------------------------------------------------------------------
+
+void Connection::on_completion(unsigned op, const ring::Completion& c) {
+  switch (op) {
+    case kRecv:
+      on_recv(c);
+      break;
+    case kSend:
+      on_send(c);
+      break;
+    case kShutdown:
+      shutdown_pending_ = false;
+      if (state_ == State::kLingering && peer_eof_) hard_close();
+      break;
+    case kCancel:
+      cancel_pending_ = false;
+      break;
+    default:
+      break;
+  }
+  settle();
+}
+
+void Connection::arm_recv() {
+  if (recv_armed_ || state_ == State::kClosed || peer_eof_) return;
+  if (!want_reading_ && state_ == State::kOpen) return;
+  recv_armed_ = true;
+  reactor_.recv_multishot(fd_, this, kRecv);
+}
+
+void Connection::on_recv(const ring::Completion& c) {
+  if (!c.more) recv_armed_ = false;
+  if (c.res > 0) {
+    last_read_ms_ = reactor_.now_ms();
+    if (state_ == State::kOpen) {
+      h1_->on_input(std::string_view(reactor_.buffers().data(c.buffer_id), size_t(c.res)));
+    }
+    // Lingering or closed: the bytes are discarded.
+    if (c.has_buffer) reactor_.buffers().recycle(c.buffer_id);
+  } else if (c.res == 0) {
+    peer_eof_ = true;
+    if (state_ == State::kOpen) {
+      h1_->on_input_eof();
+    } else if (state_ == State::kLingering && !shutdown_pending_) {
+      hard_close();
+    }
+  } else if (c.res == -ENOBUFS || c.res == -ECANCELED) {
+    // Out of provided buffers (re-armed below), or we cancelled it.
+  } else if (state_ != State::kClosed) {
+    // ECONNRESET and friends: the peer is gone.
+    peer_eof_ = true;
+    h1_->on_transport_error();
+    hard_close();
+  }
+  if (!recv_armed_ && state_ != State::kClosed && !peer_eof_) arm_recv();
+}
+
+void Connection::on_send(const ring::Completion& c) {
+  sending_ = false;
+  if (state_ == State::kClosed) return;
+  if (c.res < 0) {
+    if (c.res == -EAGAIN || c.res == -EINTR) {
+      want_flush();
+      return;
+    }
+    h1_->on_transport_error();
+    hard_close();
+    return;
+  }
+  h1_->on_sent(size_t(c.res));
+  if (h1_->sendable() > 0) flush();  // the rest (or what came meanwhile) goes at once
+}
+
+// --- output --------------------------------------------------------------------------------
+
+void Connection::want_flush() {
+  if (state_ == State::kClosed) return;
+  reactor_.defer(*this);
+}
+
+void Connection::schedule() {
+  scheduled_ = true;
+  reactor_.defer(*this);
+}
+
+void Connection::run_deferred() {
+  if (scheduled_ && h1_) {
+    scheduled_ = false;
+    h1_->on_scheduled();
+  }
+  if (state_ == State::kOpen) flush();
+  settle();
+}
+
+void Connection::flush() {
+  if (sending_ || state_ != State::kOpen) return;
+  size_t limit = h1_->sendable();
+  if (limit == 0) return;
+  int n = h1_->output().gather(iov_, kMaxIov, limit);
+  if (n == 0) return;
+  sending_ = true;
+  if (n == 1) {
+    reactor_.send(fd_, iov_[0].iov_base, iov_[0].iov_len, this, kSend);
+  } else {
+    msg_ = msghdr{};
+    msg_.msg_iov = iov_;
+    msg_.msg_iovlen = size_t(n);
+    reactor_.sendmsg(fd_, &msg_, this, kSend);
+  }
+}
+
+// --- input backpressure ----------------------------------------------------------------------
+
+void Connection::set_reading(bool on) {
+  want_reading_ = on;
+  if (state_ != State::kOpen) return;
+  if (on) {
+    arm_recv();
+  } else if (recv_armed_) {
+    reactor_.cancel(this, kRecv);  // its final completion (-ECANCELED) clears recv_armed_
+  }
+}
+
+// --- closing ---------------------------------------------------------------------------------
+
+// After every event: close if the protocol is done, keep the timer right, give the object
+// back once nothing refers to it any more.
+void Connection::settle() {
+  if (state_ == State::kOpen && h1_->wants_close() && h1_->sendable() == 0 && !sending_) {
+    begin_close();
+  }
+  if (state_ != State::kClosed) update_timer();
+  if (state_ == State::kClosed && !released_ && !recv_armed_ && !sending_ &&
+      !shutdown_pending_ && !cancel_pending_ && !scheduled_ && !h1_->app_active()) {
+    released_ = true;
+    reactor_.timers().cancel(timer_);
+    h1_.reset();
+    core_.release(this);  // may reuse this object at once: touch nothing after
+  }
+}
+
+void Connection::begin_close() {
+  if (peer_eof_ || h1_->output().size() > 0) {
+    // The peer is gone (or something unsendable is left): nothing to linger for.
+    hard_close();
+    return;
+  }
+  state_ = State::kLingering;
+  shutdown_pending_ = true;
+  reactor_.shutdown(fd_, SHUT_WR, this, kShutdown);
+  if (!recv_armed_) {
+    want_reading_ = true;
+    recv_armed_ = true;
+    reactor_.recv_multishot(fd_, this, kRecv);
+  }
+}
+
+void Connection::hard_close() {
+  if (state_ == State::kClosed) return;
+  state_ = State::kClosed;
+  reactor_.timers().cancel(timer_);
+  timer_kind_ = TimerKind::kNone;
+  if (recv_armed_ || sending_ || shutdown_pending_) {
+    cancel_pending_ = true;
+    reactor_.cancel_fd(fd_, this, kCancel);
+  }
+  reactor_.close(fd_);
+  fd_ = -1;
+  if (h1_ && !h1_->wants_close()) h1_->on_transport_error();
+}
+
+void Connection::shutdown_gracefully() {
+  if (state_ != State::kOpen) return;
+  h1_->begin_shutdown();
+  settle();
+}
+
+void Connection::close_now() {
+  if (state_ == State::kClosed) return;
+  h1_->on_transport_error();
+  hard_close();
+  settle();
+}
+
+// --- timers ------------------------------------------------------------------------------------
+
+void Connection::update_timer() {
+  TimerKind kind = TimerKind::kNone;
+  uint64_t deadline = 0;
+  uint64_t timeout = core_.config().idle_timeout_ms;
+  if (state_ == State::kLingering) {
+    kind = TimerKind::kLinger;
+  } else if (timeout > 0) {
+    if (h1_->reading_head()) {
+      // Slowloris: the whole head must arrive within the timeout, however it trickles.
+      kind = TimerKind::kHead;
+    } else if (h1_->idle()) {
+      kind = TimerKind::kIdle;
+    }
+  }
+  if (kind == timer_kind_) return;  // idle timers are not moved per read: see on_timer
+  timer_kind_ = kind;
+  uint64_t now = reactor_.now_ms();
+  switch (kind) {
+    case TimerKind::kNone:
+      reactor_.timers().cancel(timer_);
+      return;
+    case TimerKind::kLinger:
+      deadline = now + kLingerMs;
+      break;
+    case TimerKind::kHead:
+      head_started_ms_ = now;
+      deadline = now + timeout;
+      break;
+    case TimerKind::kIdle:
+      deadline = last_read_ms_ + timeout;
+      break;
+  }
+  reactor_.timers().arm(timer_, deadline > now ? deadline - now : 0);
+}
+
+void Connection::on_timer(void* self) {
+  auto* c = static_cast<Connection*>(self);
+  uint64_t now = c->reactor_.now_ms();
+  uint64_t timeout = c->core_.config().idle_timeout_ms;
+  switch (c->timer_kind_) {
+    case TimerKind::kIdle:
+      if (now < c->last_read_ms_ + timeout) {
+        // Read since arming: push the deadline instead of re-arming on every read.
+        c->reactor_.timers().arm(c->timer_, c->last_read_ms_ + timeout - now);
+        return;
+      }
+      LOG_DEBUG("closing idle connection (idle_timeout)");
+      break;
+    case TimerKind::kHead:
+      LOG_INFO("closing connection: request head not complete within %llu ms",
+               static_cast<unsigned long long>(timeout));
+      break;
+    case TimerKind::kLinger:
+    case TimerKind::kNone:
+      break;
+  }
+  c->timer_kind_ = TimerKind::kNone;
+  if (c->state_ != State::kClosed) {
+    c->h1_->on_transport_error();
+    c->hard_close();
+  }
+  c->settle();
+}
+
+// --- addresses -----------------------------------------------------------------------------------
+
+bool Connection::client_endpoint(Endpoint& out) {
+  if (listener_->is_unix) return false;
+  if (!peer_known_) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof(ss);
+    if (fd_ >= 0 && getpeername(fd_, reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
+      format_addr(ss, peer_host_, sizeof(peer_host_), &peer_port_);
+    }
+    peer_known_ = true;
+  }
+  out.host = peer_host_;
+  out.port = peer_port_;
+  return true;
+}
+
+Endpoint Connection::server_endpoint() {
+  if (listener_->is_unix) return Endpoint{listener_->path, -1};
+  if (!listener_->wildcard) return Endpoint{listener_->host, listener_->port};
+  if (!local_known_) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof(ss);
+    if (fd_ >= 0 && getsockname(fd_, reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
+      format_addr(ss, local_host_, sizeof(local_host_), &local_port_);
+    }
+    local_known_ = true;
+  }
+  return Endpoint{local_host_, local_port_};
+}
+
+}  // namespace pagi::server

@@ -1,0 +1,238 @@
+// A core's thread: builds its reactor and app, accepts on every listener, owns its
+// connections, and stops gracefully when the supervisor asks (see core.h).
+#include "server/core.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/log.h"
+#include "server/connection.h"
+
+namespace pagi::server {
+
+// Multishot accept on one listener's fd for this core.
+class Core::Acceptor final : public ring::Handler {
+ public:
+  Acceptor(Core& core, const Listener& l, int fd) : core_(core), listener_(l), fd_(fd) {
+    pause_timer_.bind(&Acceptor::on_resume, this);
+  }
+
+  void arm() {
+    if (armed_ || stopped_) return;
+    armed_ = true;
+    core_.reactor().accept_multishot(fd_, this, 0);
+  }
+
+  void stop() {
+    stopped_ = true;
+    core_.reactor().timers().cancel(pause_timer_);
+    if (armed_) core_.reactor().cancel(this, 0);
+  }
+
+  void on_completion(unsigned, const ring::Completion& c) override {
+    if (!c.more) armed_ = false;
+    if (c.res >= 0) {
+      if (stopped_) {
+        ::close(c.res);  // raced with the drain: the client retries elsewhere
+      } else {
+        core_.on_accept(*this, c.res);
+      }
+    } else if (c.res == -EMFILE || c.res == -ENFILE || c.res == -ENOMEM || c.res == -ENOBUFS) {
+      // Out of descriptors: pause accepting for 100 ms instead of spinning (PAGI.md §5.3).
+      if (!paused_logged_) {
+        LOG_WARN("accept failed: %s; pausing accepts for 100 ms", strerror(-c.res));
+        paused_logged_ = true;
+      }
+      if (!armed_ && !stopped_) {
+        core_.reactor().timers().arm(pause_timer_, 100);
+        return;
+      }
+    } else if (c.res != -ECANCELED && c.res != -EINTR && c.res != -ECONNABORTED) {
+      LOG_WARN("accept failed on %s: %s", listener_.describe().c_str(), strerror(-c.res));
+    }
+    if (!armed_ && !stopped_) arm();
+  }
+
+  const Listener& listener() const { return listener_; }
+  int fd() const { return fd_; }
+
+ private:
+  static void on_resume(void* self) {
+    auto* a = static_cast<Acceptor*>(self);
+    a->paused_logged_ = false;
+    a->arm();
+  }
+
+  Core& core_;
+  const Listener& listener_;
+  int fd_;
+  bool armed_ = false;
+  bool stopped_ = false;
+  bool paused_logged_ = false;
+  ring::Timer pause_timer_;
+};
+
+Core::Core(int index, const ServerConfig& config) : index_(index), config_(config) {
+  shutdown_timer_.bind(&Core::on_shutdown_timer, this);
+}
+
+Core::~Core() {
+  join();
+}
+
+std::future<std::string> Core::start(int cpu) {
+  std::promise<std::string> ready;
+  std::future<std::string> f = ready.get_future();
+  thread_ = std::thread(&Core::run, this, cpu, std::move(ready));
+  return f;
+}
+
+void Core::drain() {
+  // The only cross-thread call: queued on the core's mailbox.
+  if (started_.load()) reactor_->post([this] { begin_drain(); });
+}
+
+void Core::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Core::run(int cpu, std::promise<std::string> ready) {
+  if (cpu >= 0 && config_.pin_threads) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+  }
+  char name[16];
+  snprintf(name, sizeof(name), "pagi-core-%d", index_);
+  pthread_setname_np(pthread_self(), name);
+
+  std::string error;
+  reactor_ = ring::Reactor::create(config_.reactor, &error);
+  if (!reactor_) {
+    ready.set_value(error);
+    return;
+  }
+  app_ = config_.app_factory(index_, config_.cores, &error);
+  if (!app_) {
+    ready.set_value(error.empty() ? "the app could not be created" : error);
+    reactor_.reset();
+    return;
+  }
+
+  h1_.app = app_.get();
+  h1_.limits = config_.limits;
+  h1_.high_watermark = config_.high_watermark;
+  h1_.low_watermark = config_.low_watermark;
+  h1_.server_header = config_.server_header;
+  h1_.blocks = &blocks_;
+  h1_.date = &date_;
+  h1_.head_pool = &head_pool_;
+
+  for (const Listener& l : config_.listeners) {
+    int fd = l.is_unix ? l.fds.at(0) : l.fds.at(size_t(index_));
+    acceptors_.push_back(std::make_unique<Acceptor>(*this, l, fd));
+    acceptors_.back()->arm();
+  }
+  started_.store(true);
+  ready.set_value(std::string());
+
+  reactor_->run();
+
+  // Every connection is released before the loop ends; what is left is owned here.
+  acceptors_.clear();
+  free_connections_.clear();
+  app_.reset();
+  reactor_.reset();
+}
+
+void Core::on_accept(Acceptor& a, int fd) {
+  ++stats_.accepted;
+  bool reject = int(active_) >= config_.max_connections_per_core || draining_;
+  if (reject) {
+    ++stats_.rejected;
+    uint64_t now = reactor_->now_ms();
+    if (now - last_capacity_log_ms_ >= 1000 || last_capacity_log_ms_ == 0) {
+      last_capacity_log_ms_ = now;
+      LOG_WARN("Connection rejected: at capacity (%zu/%d) on core %d", active_,
+               config_.max_connections_per_core, index_);
+    }
+  }
+  std::unique_ptr<Connection> c;
+  if (!free_connections_.empty()) {
+    c = std::move(free_connections_.back());
+    free_connections_.pop_back();
+  } else {
+    c = std::make_unique<Connection>(*this);
+  }
+  Connection* raw = c.release();
+  raw->prev = nullptr;
+  raw->next = active_head_;
+  if (active_head_ != nullptr) active_head_->prev = raw;
+  active_head_ = raw;
+  ++active_;
+  raw->start(fd, a.listener(), reject);
+}
+
+void Core::release(Connection* c) {
+  if (c->prev != nullptr) {
+    c->prev->next = c->next;
+  } else {
+    active_head_ = c->next;
+  }
+  if (c->next != nullptr) c->next->prev = c->prev;
+  c->prev = c->next = nullptr;
+  --active_;
+  free_connections_.emplace_back(c);
+  if (draining_) maybe_finish_drain();
+}
+
+void Core::begin_drain() {
+  if (draining_) return;
+  draining_ = true;
+  for (auto& a : acceptors_) a->stop();
+  // Our own SO_REUSEPORT sockets are closed by the supervisor after every core is done;
+  // accepting has stopped here already.
+  Connection* c = active_head_;
+  while (c != nullptr) {
+    Connection* next = c->next;  // shutdown may release c
+    c->shutdown_gracefully();
+    c = next;
+  }
+  if (config_.shutdown_timeout_ms > 0) {
+    reactor_->timers().arm(shutdown_timer_, config_.shutdown_timeout_ms);
+  }
+  maybe_finish_drain();
+}
+
+void Core::on_shutdown_timer(void* self) {
+  auto* core = static_cast<Core*>(self);
+  if (core->active_ > 0) {
+    LOG_WARN("Shutdown timeout: force-closing %zu active connections on core %d", core->active_,
+             core->index_);
+  }
+  core->force_close_all();
+}
+
+void Core::force_close_all() {
+  Connection* c = active_head_;
+  while (c != nullptr) {
+    Connection* next = c->next;
+    c->close_now();
+    c = next;
+  }
+  maybe_finish_drain();
+}
+
+void Core::maybe_finish_drain() {
+  if (draining_ && active_ == 0) {
+    reactor_->timers().cancel(shutdown_timer_);
+    reactor_->stop();
+  }
+}
+
+}  // namespace pagi::server

@@ -1,0 +1,85 @@
+// OutputQueue over pooled blocks: appends across block boundaries, gather/consume, truncate.
+#include "common/buffer_pool.h"
+
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace pagi {
+namespace {
+
+std::string drain(OutputQueue& q) {
+  std::string s;
+  iovec iov[64];
+  int n = q.gather(iov, 64, q.size());
+  for (int i = 0; i < n; ++i) s.append(static_cast<char*>(iov[i].iov_base), iov[i].iov_len);
+  q.consume(s.size());
+  return s;
+}
+
+TEST(OutputQueue, AppendsAcrossBlocksAndReturnsThemToThePool) {
+  BlockPool pool;
+  std::string big(BlockPool::kCapacity * 2 + 100, 'x');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = char('a' + i % 26);
+  {
+    OutputQueue q(&pool);
+    q.append("head:");
+    q.append(big);
+    EXPECT_EQ(q.size(), big.size() + 5);
+    EXPECT_EQ(drain(q), "head:" + big);
+    EXPECT_TRUE(q.empty());
+  }
+  EXPECT_EQ(pool.free_count(), pool.allocated());
+  EXPECT_EQ(pool.allocated(), 3u);
+}
+
+TEST(OutputQueue, PartialConsumeKeepsTheRestInOrder) {
+  BlockPool pool;
+  OutputQueue q(&pool);
+  q.append("hello ");
+  q.append("world");
+  q.consume(3);
+  EXPECT_EQ(q.size(), 8u);
+  EXPECT_EQ(drain(q), "lo world");
+}
+
+TEST(OutputQueue, GatherRespectsTheLimit) {
+  BlockPool pool;
+  OutputQueue q(&pool);
+  q.append("abcdef");
+  iovec iov[4];
+  int n = q.gather(iov, 4, 4);
+  ASSERT_EQ(n, 1);
+  EXPECT_EQ(std::string(static_cast<char*>(iov[0].iov_base), iov[0].iov_len), "abcd");
+}
+
+TEST(OutputQueue, TruncateDropsTheTailAcrossBlocks) {
+  BlockPool pool;
+  OutputQueue q(&pool);
+  q.append("keep");
+  std::string big(BlockPool::kCapacity + 10, 'z');
+  q.append(big);
+  q.truncate(4);
+  EXPECT_EQ(q.size(), 4u);
+  q.append("+more");
+  EXPECT_EQ(drain(q), "keep+more");
+  q.append("x");
+  q.truncate(0);
+  EXPECT_TRUE(q.empty());
+  EXPECT_EQ(pool.free_count(), pool.allocated());
+}
+
+TEST(OutputQueue, ReserveGivesContiguousRoom) {
+  BlockPool pool;
+  OutputQueue q(&pool);
+  q.append(std::string(BlockPool::kCapacity - 3, 'a'));
+  char* p = q.reserve(10);  // does not fit in the 3 bytes left: a new block
+  memcpy(p, "0123456789", 10);
+  q.commit(10);
+  std::string all = drain(q);
+  EXPECT_EQ(all.size(), BlockPool::kCapacity - 3 + 10);
+  EXPECT_EQ(all.substr(all.size() - 10), "0123456789");
+}
+
+}  // namespace
+}  // namespace pagi

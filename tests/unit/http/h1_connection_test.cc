@@ -1,0 +1,521 @@
+// The HTTP/1 connection state machine driven without sockets: bytes in, bytes out, with
+// scripted apps standing in for native and async (Perl-like) apps.
+#include "http/h1_connection.h"
+
+#include <functional>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "apps/builtin.h"
+
+namespace pagi::http {
+namespace {
+
+class FakeTransport final : public Transport {
+ public:
+  void want_flush() override { ++flushes; }
+  void set_reading(bool on) override { reading = on; }
+  bool client_endpoint(Endpoint& out) override {
+    if (unix_socket) return false;
+    out = Endpoint{"127.0.0.1", 40000};
+    return true;
+  }
+  Endpoint server_endpoint() override { return Endpoint{"127.0.0.1", 5000}; }
+  bool is_unix() const override { return unix_socket; }
+  void schedule() override { scheduled = true; }
+
+  int flushes = 0;
+  bool reading = true;
+  bool scheduled = false;
+  bool unix_socket = false;
+};
+
+// An app whose behaviour each test scripts with lambdas.
+class ScriptApp final : public App {
+ public:
+  std::function<void(Exchange&)> request;
+  std::function<void(Exchange&)> receive_ready;
+  std::function<void(Exchange&)> writable;
+  std::vector<Exchange*> exchanges;
+  std::vector<std::string> paths;
+
+  void on_request(Exchange& ex) override {
+    exchanges.push_back(&ex);
+    paths.emplace_back(ex.scope().path);
+    if (request) request(ex);
+  }
+  void on_receive_ready(Exchange& ex) override {
+    if (receive_ready) receive_ready(ex);
+  }
+  void on_writable(Exchange& ex) override {
+    if (writable) writable(ex);
+  }
+};
+
+class H1Test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ctx.server_header = "PAGI::Server/test";
+    ctx.blocks = &blocks;
+    ctx.date = &date;
+    ctx.head_pool = &heads;
+  }
+
+  H1Connection& connect(App* app) {
+    ctx.app = app;
+    conn = std::make_unique<H1Connection>(ctx, transport);
+    return *conn;
+  }
+
+  // Runs deferred work like the end of a loop turn does.
+  void turn() {
+    while (transport.scheduled) {
+      transport.scheduled = false;
+      conn->on_scheduled();
+    }
+  }
+
+  // Takes everything sendable, as the socket would.
+  std::string wire() {
+    turn();
+    std::string s;
+    iovec iov[64];
+    for (;;) {
+      size_t limit = conn->sendable();
+      if (limit == 0) break;
+      int n = conn->output().gather(iov, 64, limit);
+      size_t got = 0;
+      for (int i = 0; i < n; ++i) {
+        s.append(static_cast<char*>(iov[i].iov_base), iov[i].iov_len);
+        got += iov[i].iov_len;
+      }
+      conn->on_sent(got);
+      turn();
+    }
+    // The Date changes every second: make it stable for comparisons.
+    return std::regex_replace(s, std::regex("date: [^\r]*\r\n"), "date: D\r\n");
+  }
+
+  BlockPool blocks;
+  DateCache date;
+  std::vector<std::unique_ptr<RequestHead>> heads;
+  H1Context ctx;
+  FakeTransport transport;
+  std::unique_ptr<H1Connection> conn;
+};
+
+const std::string kHelloResponse =
+    "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ndate: D\r\nServer: PAGI::Server/test\r\n"
+    "content-length: 13\r\n\r\nHello, World!";
+
+TEST_F(H1Test, HelloAnswersWithContentLength) {
+  auto app = apps::make_hello_app();
+  auto& c = connect(app.get());
+  c.on_input("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(wire(), kHelloResponse);
+  EXPECT_FALSE(c.wants_close());
+  EXPECT_TRUE(c.idle());
+  EXPECT_EQ(ctx.requests, 1u);
+}
+
+TEST_F(H1Test, PipelinedRequestsAreAnsweredInOrderInOneOutput) {
+  ScriptApp app;
+  app.request = [](Exchange& ex) {
+    Header h[] = {{"content-type", "text/plain"}};
+    ex.send_start(200, h);
+    ex.send_body(ex.scope().path, false);
+    ex.finish();
+  };
+  auto& c = connect(&app);
+  c.on_input("GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n"
+             "GET /c HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string out = wire();
+  size_t a = out.find("\r\n\r\n/a"), b = out.find("\r\n\r\n/b"), cc = out.find("\r\n\r\n/c");
+  ASSERT_NE(a, std::string::npos);
+  ASSERT_NE(b, std::string::npos);
+  ASSERT_NE(cc, std::string::npos);
+  EXPECT_LT(a, b);
+  EXPECT_LT(b, cc);
+  EXPECT_EQ(app.paths, (std::vector<std::string>{"/a", "/b", "/c"}));
+}
+
+TEST_F(H1Test, AsyncAppHoldsBackTheNextPipelinedRequest) {
+  ScriptApp app;
+  auto& c = connect(&app);
+  c.on_input("GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n");
+  turn();
+  ASSERT_EQ(app.exchanges.size(), 1u);  // /2 waits for /1
+  Exchange& ex = *app.exchanges[0];
+  Header h[] = {{"content-length", "2"}};
+  ex.send_start(200, h);
+  ex.send_body("ok", false);
+  EXPECT_EQ(app.exchanges.size(), 1u);  // still: the app has not finished
+  ex.finish();
+  turn();
+  ASSERT_EQ(app.exchanges.size(), 2u);
+  EXPECT_EQ(app.paths[1], "/2");
+}
+
+TEST_F(H1Test, HeadResponseHasLengthButNoBody) {
+  auto app = apps::make_hello_app();
+  auto& c = connect(app.get());
+  c.on_input("HEAD / HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(wire(),
+            "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ndate: D\r\nServer: PAGI::Server/test\r\n"
+            "content-length: 13\r\n\r\n");
+}
+
+TEST_F(H1Test, ConnectionCloseIsHonouredAndAnnounced) {
+  auto app = apps::make_hello_app();
+  auto& c = connect(app.get());
+  c.on_input("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET /ignored HTTP/1.1\r\n\r\n");
+  std::string out = wire();
+  EXPECT_NE(out.find("connection: close\r\n"), std::string::npos);
+  EXPECT_EQ(out.find("ignored"), std::string::npos);
+  EXPECT_TRUE(c.wants_close());
+  EXPECT_EQ(ctx.requests, 1u);
+}
+
+TEST_F(H1Test, Http10KeepAliveOnlyWhenAsked) {
+  auto app = apps::make_hello_app();
+  auto& c = connect(app.get());
+  c.on_input("GET / HTTP/1.0\r\n\r\n");
+  std::string out = wire();
+  EXPECT_EQ(out.substr(0, 17), "HTTP/1.0 200 OK\r\n");
+  EXPECT_NE(out.find("connection: close"), std::string::npos);
+  EXPECT_TRUE(c.wants_close());
+
+  auto& c2 = connect(app.get());
+  c2.on_input("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+  out = wire();
+  EXPECT_NE(out.find("connection: keep-alive\r\n"), std::string::npos);
+  EXPECT_FALSE(c2.wants_close());
+}
+
+TEST_F(H1Test, Http10StreamingEndsWithTheClose) {
+  ScriptApp app;
+  app.request = [](Exchange& ex) {
+    ex.send_start(200, {});
+    ex.send_body("a", true);
+    ex.send_body("b", false);
+    ex.finish();
+  };
+  auto& c = connect(&app);
+  c.on_input("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+  std::string out = wire();
+  EXPECT_EQ(out.find("Transfer-Encoding"), std::string::npos);
+  EXPECT_NE(out.find("connection: close\r\n\r\nab"), std::string::npos);
+  EXPECT_TRUE(c.wants_close());
+}
+
+TEST_F(H1Test, StreamingUsesChunkedAndTrailers) {
+  ScriptApp app;
+  app.request = [](Exchange& ex) {
+    ex.send_start(200, {}, /*trailers=*/true);
+    ex.send_body("part1", true);
+    ex.send_body("part2", true);
+    Header t[] = {{"x-done", "yes"}};
+    ex.send_trailers(t);
+    ex.finish();
+  };
+  auto& c = connect(&app);
+  c.on_input("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string out = wire();
+  EXPECT_NE(out.find("Transfer-Encoding: chunked\r\n\r\n5\r\npart1\r\n5\r\npart2\r\n0\r\nx-done: yes"
+                     "\r\n\r\n"),
+            std::string::npos)
+      << out;
+  EXPECT_FALSE(c.wants_close());
+}
+
+TEST_F(H1Test, NoBodyFramingFor204And304) {
+  ScriptApp app;
+  app.request = [](Exchange& ex) {
+    ex.send_start(ex.scope().path == "/204" ? 204 : 304, {});
+    ex.send_body("dropped", false);
+    ex.finish();
+  };
+  auto& c = connect(&app);
+  c.on_input("GET /204 HTTP/1.1\r\nHost: x\r\n\r\nGET /304 HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string out = wire();
+  EXPECT_EQ(out,
+            "HTTP/1.1 204 No Content\r\ndate: D\r\nServer: PAGI::Server/test\r\n\r\n"
+            "HTTP/1.1 304 Not Modified\r\ndate: D\r\nServer: PAGI::Server/test\r\n\r\n");
+}
+
+TEST_F(H1Test, AppReturningWithoutResponseGets500AndClose) {
+  ScriptApp app;
+  app.request = [](Exchange& ex) { ex.finish(); };
+  auto& c = connect(&app);
+  c.on_input("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string out = wire();
+  EXPECT_EQ(out.substr(0, 36), "HTTP/1.1 500 Internal Server Error\r\n");
+  EXPECT_TRUE(c.wants_close());
+}
+
+TEST_F(H1Test, AppFailingAfterStartButBeforeBodyStillGets500) {
+  ScriptApp app;
+  app.request = [](Exchange& ex) {
+    Header h[] = {{"x-never", "seen"}};
+    ex.send_start(200, h);
+    ex.finish(true);
+  };
+  auto& c = connect(&app);
+  c.on_input("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string out = wire();
+  EXPECT_EQ(out.substr(0, 12), "HTTP/1.1 500");
+  EXPECT_EQ(out.find("x-never"), std::string::npos);
+  EXPECT_EQ(ctx.app_errors, 1u);
+}
+
+TEST_F(H1Test, AppFailingMidBodyClosesWithoutA500) {
+  ScriptApp app;
+  app.request = [](Exchange& ex) {
+    ex.send_start(200, {});
+    ex.send_body("partial", true);
+    ex.finish(true);
+  };
+  auto& c = connect(&app);
+  c.on_input("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string out = wire();
+  EXPECT_EQ(out.substr(0, 12), "HTTP/1.1 200");
+  EXPECT_EQ(out.find("500"), std::string::npos);
+  EXPECT_EQ(out.find("0\r\n\r\n"), std::string::npos);  // no terminating chunk: truncated
+  EXPECT_TRUE(c.wants_close());
+}
+
+TEST_F(H1Test, HeaderInjectionFailsTheSendAndNeverReachesTheWire) {
+  ScriptApp app;
+  SendResult result = SendResult::kOk;
+  app.request = [&](Exchange& ex) {
+    Header h[] = {{"x-evil", "a\r\nSet-Cookie: pwned=1"}};
+    result = ex.send_start(200, h);
+    ex.finish(true);
+  };
+  auto& c = connect(&app);
+  c.on_input("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string out = wire();
+  EXPECT_EQ(result, SendResult::kInvalid);
+  EXPECT_EQ(out.find("pwned"), std::string::npos);
+  EXPECT_EQ(out.substr(0, 12), "HTTP/1.1 500");
+}
+
+TEST_F(H1Test, AppContentLengthShortBodyClosesTheConnection) {
+  ScriptApp app;
+  app.request = [](Exchange& ex) {
+    Header h[] = {{"content-length", "10"}};
+    ex.send_start(200, h);
+    ex.send_body("short", false);
+    ex.finish();
+  };
+  auto& c = connect(&app);
+  c.on_input("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string out = wire();
+  EXPECT_NE(out.find("\r\n\r\nshort"), std::string::npos);
+  EXPECT_TRUE(c.wants_close());
+}
+
+TEST_F(H1Test, BadRequestGets400AndClose) {
+  auto app = apps::make_hello_app();
+  auto& c = connect(app.get());
+  c.on_input("GET / HTTP/1.1\r\n\r\n");  // no Host
+  std::string out = wire();
+  EXPECT_EQ(out.substr(0, 24), "HTTP/1.1 400 Bad Request");
+  EXPECT_NE(out.find("connection: close"), std::string::npos);
+  EXPECT_TRUE(c.wants_close());
+  EXPECT_EQ(ctx.requests, 0u);
+}
+
+TEST_F(H1Test, EchoStreamsABodySplitAcrossReads) {
+  auto app = apps::make_echo_app();
+  auto& c = connect(app.get());
+  c.on_input("POST /e?q=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello");
+  turn();
+  c.on_input(" world");
+  std::string out = wire();
+  EXPECT_NE(out.find("content-length: 11\r\n"), std::string::npos);
+  EXPECT_NE(out.find("x-echo-method: POST\r\n"), std::string::npos);
+  EXPECT_NE(out.find("x-echo-query: q=1\r\n"), std::string::npos);
+  EXPECT_NE(out.find("x-echo-client: 127.0.0.1:40000\r\n"), std::string::npos);
+  EXPECT_EQ(out.substr(out.size() - 11), "hello world");
+  EXPECT_TRUE(c.idle());
+}
+
+TEST_F(H1Test, EchoOfAChunkedUploadIsChunked) {
+  auto app = apps::make_echo_app();
+  auto& c = connect(app.get());
+  c.on_input("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n");
+  turn();
+  c.on_input("2\r\nde\r\n0\r\n\r\n");
+  std::string out = wire();
+  EXPECT_NE(out.find("Transfer-Encoding: chunked"), std::string::npos);
+  EXPECT_NE(out.find("3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"), std::string::npos) << out;
+}
+
+TEST_F(H1Test, ExpectContinueIsAnsweredWhenTheAppFirstReads) {
+  ScriptApp app;
+  std::string got;
+  app.request = [&](Exchange& ex) {
+    Event ev;
+    EXPECT_FALSE(ex.receive(ev));  // no body yet: 100 Continue goes out
+  };
+  app.receive_ready = [&](Exchange& ex) {
+    Event ev;
+    while (ex.receive(ev)) {
+      got.append(ev.body);
+      if (!ev.more) {
+        ex.send_start(200, {});
+        ex.send_body(got, false);
+        ex.finish();
+        return;
+      }
+    }
+  };
+  auto& c = connect(&app);
+  c.on_input("PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
+  EXPECT_EQ(wire(), "HTTP/1.1 100 Continue\r\n\r\n");
+  c.on_input("data");
+  std::string out = wire();
+  EXPECT_EQ(got, "data");
+  EXPECT_EQ(out.substr(0, 15), "HTTP/1.1 200 OK");
+}
+
+TEST_F(H1Test, UnreadBodyIsSkippedBeforeTheNextRequest) {
+  ScriptApp app;
+  app.request = [](Exchange& ex) {
+    ex.send_start(200, {});
+    ex.send_body(ex.scope().path, false);
+    ex.finish();
+  };
+  auto& c = connect(&app);
+  c.on_input("POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 20\r\n\r\nGET /smuggled HTTP/1.1\r\n");
+  c.on_input("GET /b HTTP/1.1\r\nHost: x\r\n\r\n");
+  wire();
+  EXPECT_EQ(app.paths, (std::vector<std::string>{"/a", "/b"}));
+}
+
+TEST_F(H1Test, ReceiveReportsDisconnectWhenThePeerGoes) {
+  ScriptApp app;
+  bool disconnected = false;
+  app.request = [](Exchange& ex) {
+    Event ev;
+    ASSERT_TRUE(ex.receive(ev));  // bodiless: one empty event
+    EXPECT_EQ(ev.type, EventType::kHttpRequest);
+    EXPECT_FALSE(ev.more);
+    EXPECT_FALSE(ex.receive(ev));  // then waits
+  };
+  app.receive_ready = [&](Exchange& ex) {
+    Event ev;
+    ASSERT_TRUE(ex.receive(ev));
+    disconnected = ev.type == EventType::kHttpDisconnect;
+    EXPECT_EQ(ex.send_start(200, {}), SendResult::kClosed);
+    ex.finish();
+  };
+  auto& c = connect(&app);
+  c.on_input("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  turn();
+  c.on_transport_error();
+  turn();
+  EXPECT_TRUE(disconnected);
+  EXPECT_FALSE(c.app_active());
+}
+
+TEST_F(H1Test, BigResponsesBlockTheAppUntilDrained) {
+  ScriptApp app;
+  std::vector<SendResult> results;
+  int writable = 0;
+  app.request = [&](Exchange& ex) {
+    ex.send_start(200, {});
+    results.push_back(ex.send_body(std::string(100000, 'x'), true));
+  };
+  app.writable = [&](Exchange& ex) {
+    ++writable;
+    ex.send_body("end", false);
+    ex.finish();
+  };
+  ctx.high_watermark = 65536;
+  ctx.low_watermark = 16384;
+  auto& c = connect(&app);
+  c.on_input("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  turn();
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0], SendResult::kBlocked);
+  EXPECT_EQ(writable, 0);
+  std::string out = wire();
+  EXPECT_EQ(writable, 1);
+  EXPECT_NE(out.find("3\r\nend\r\n0\r\n\r\n"), std::string::npos);
+}
+
+TEST_F(H1Test, UnreadUploadStopsReadingTheSocket) {
+  ScriptApp app;  // never reads, never answers
+  auto& c = connect(&app);
+  c.on_input("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n");
+  std::string chunk(16384, 'b');
+  for (int i = 0; i < 20 && transport.reading; ++i) c.on_input(chunk);
+  EXPECT_FALSE(transport.reading);
+  // Once the app reads, input flows again.
+  Event ev;
+  ASSERT_TRUE(app.exchanges[0]->receive(ev));
+  EXPECT_TRUE(ev.more);
+  EXPECT_GE(ev.body.size(), 65536u);
+  turn();
+  EXPECT_TRUE(transport.reading);
+}
+
+TEST_F(H1Test, RejectAtCapacitySendsTheRaw503) {
+  auto app = apps::make_hello_app();
+  auto& c = connect(app.get());
+  c.reject_at_capacity();
+  EXPECT_EQ(wire(), std::string(capacity_response()));
+  EXPECT_TRUE(c.wants_close());
+}
+
+TEST_F(H1Test, ShutdownClosesAfterTheRequestInFlight) {
+  ScriptApp app;
+  auto& c = connect(&app);
+  c.on_input("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  turn();
+  c.begin_shutdown();
+  EXPECT_FALSE(c.wants_close());
+  Exchange& ex = *app.exchanges[0];
+  ex.send_start(200, {});
+  ex.send_body("bye", false);
+  ex.finish();
+  std::string out = wire();
+  EXPECT_NE(out.find("connection: close"), std::string::npos);
+  EXPECT_TRUE(c.wants_close());
+}
+
+TEST_F(H1Test, ScopeCarriesRequestData) {
+  ScriptApp app;
+  std::string method, raw_path, query, version;
+  std::vector<std::pair<std::string, std::string>> headers;
+  app.request = [&](Exchange& ex) {
+    method = ex.scope().method;
+    raw_path = ex.scope().raw_path;
+    query = ex.scope().query_string;
+    version = ex.scope().http_version;
+    for (const Header& h : ex.scope().headers) headers.emplace_back(h.name, h.value);
+    ex.send_start(200, {});
+    ex.send_body("", false);
+    ex.finish();
+  };
+  auto& c = connect(&app);
+  c.on_input("GET /a%20b/%CE%BB?x=%20 HTTP/1.1\r\nHost: h\r\nX-Multi: 1\r\nx-multi: 2\r\n\r\n");
+  wire();
+  EXPECT_EQ(method, "GET");
+  EXPECT_EQ(raw_path, "/a%20b/%CE%BB");
+  EXPECT_EQ(query, "x=%20");
+  EXPECT_EQ(version, "1.1");
+  ASSERT_EQ(headers.size(), 3u);
+  EXPECT_EQ(headers[0], (std::pair<std::string, std::string>{"host", "h"}));
+  EXPECT_EQ(headers[1], (std::pair<std::string, std::string>{"x-multi", "1"}));
+  EXPECT_EQ(headers[2], (std::pair<std::string, std::string>{"x-multi", "2"}));
+  EXPECT_EQ(app.paths[0], "/a b/\xCE\xBB");
+}
+
+}  // namespace
+}  // namespace pagi::http

@@ -1,0 +1,124 @@
+// Response serialisation: status lines, header checks, server-added headers, chunking.
+#include "http/response_writer.h"
+#include "http/date_cache.h"
+
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace pagi::http {
+namespace {
+
+std::string str(OutputQueue& q) {
+  std::string s;
+  iovec iov[64];
+  int n = q.gather(iov, 64, q.size());
+  for (int i = 0; i < n; ++i) s.append(static_cast<char*>(iov[i].iov_base), iov[i].iov_len);
+  return s;
+}
+
+TEST(ResponseWriter, ReasonPhrases) {
+  EXPECT_EQ(reason_phrase(200), "OK");
+  EXPECT_EQ(reason_phrase(206), "Partial Content");
+  EXPECT_EQ(reason_phrase(431), "Request Header Fields Too Large");
+  EXPECT_EQ(reason_phrase(799), "Unknown");
+}
+
+TEST(ResponseWriter, HeadKeepsAppHeadersAddsDateAndServerDropsTransferEncoding) {
+  BlockPool pool;
+  OutputQueue q(&pool);
+  Header headers[] = {{"Content-Type", "text/plain"}, {"Transfer-Encoding", "gzip"}, {"X-A", "1"}};
+  HeaderFacts facts;
+  ASSERT_EQ(scan_response_headers(headers, facts), nullptr);
+  write_head(q, 1, 200, headers, facts, "Tue, 24 Nov 2026 23:44:01 GMT", "PAGI::Server/x");
+  EXPECT_EQ(str(q),
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-A: 1\r\n"
+            "date: Tue, 24 Nov 2026 23:44:01 GMT\r\nServer: PAGI::Server/x\r\n");
+}
+
+TEST(ResponseWriter, AppDateAndServerAreNotDuplicated) {
+  BlockPool pool;
+  OutputQueue q(&pool);
+  Header headers[] = {{"date", "X"}, {"SERVER", "Mine/1"}};
+  HeaderFacts facts;
+  ASSERT_EQ(scan_response_headers(headers, facts), nullptr);
+  EXPECT_TRUE(facts.has_date);
+  EXPECT_TRUE(facts.has_server);
+  write_head(q, 0, 404, headers, facts, "D", "S");
+  EXPECT_EQ(str(q), "HTTP/1.0 404 Not Found\r\ndate: X\r\nSERVER: Mine/1\r\n");
+}
+
+TEST(ResponseWriter, RejectsInjectionInNamesAndValues) {
+  HeaderFacts facts;
+  Header cr[] = {{"x", "a\rb"}};
+  Header lf[] = {{"x", "a\nSet-Cookie: evil"}};
+  Header nul[] = {{"x", std::string_view("a\0b", 3)}};
+  Header name_lf[] = {{"x\r\ny", "v"}};
+  Header name_space[] = {{"bad name", "v"}};
+  Header empty_name[] = {{"", "v"}};
+  EXPECT_STREQ(scan_response_headers(cr, facts),
+               "Invalid header value: contains CR, LF, or null byte");
+  EXPECT_STREQ(scan_response_headers(lf, facts),
+               "Invalid header value: contains CR, LF, or null byte");
+  EXPECT_STREQ(scan_response_headers(nul, facts),
+               "Invalid header value: contains CR, LF, or null byte");
+  EXPECT_STREQ(scan_response_headers(name_lf, facts),
+               "Invalid header name: contains CR, LF, or null byte");
+  EXPECT_NE(scan_response_headers(name_space, facts), nullptr);
+  EXPECT_NE(scan_response_headers(empty_name, facts), nullptr);
+  Header tab_ok[] = {{"x", "a\tb"}};
+  EXPECT_EQ(scan_response_headers(tab_ok, facts), nullptr);
+}
+
+TEST(ResponseWriter, ContentLengthAndConnectionFacts) {
+  HeaderFacts facts;
+  Header h[] = {{"Content-Length", " 12 "}, {"Connection", "keep-alive, Close"}};
+  ASSERT_EQ(scan_response_headers(h, facts), nullptr);
+  EXPECT_TRUE(facts.has_content_length);
+  EXPECT_EQ(facts.content_length, 12u);
+  EXPECT_TRUE(facts.connection_close);
+  HeaderFacts bad;
+  Header junk[] = {{"content-length", "12x"}};
+  EXPECT_NE(scan_response_headers(junk, bad), nullptr);
+  HeaderFacts conflict;
+  Header two[] = {{"content-length", "1"}, {"content-length", "2"}};
+  EXPECT_NE(scan_response_headers(two, conflict), nullptr);
+}
+
+TEST(ResponseWriter, Chunks) {
+  BlockPool pool;
+  OutputQueue q(&pool);
+  write_chunk(q, "hello");
+  write_chunk(q, "");  // nothing: an empty chunk would end the body
+  write_chunk(q, std::string(26, 'x'));
+  Header trailers[] = {{"x-checksum", "abc"}};
+  write_last_chunk(q, trailers);
+  EXPECT_EQ(str(q), "5\r\nhello\r\n1a\r\n" + std::string(26, 'x') +
+                        "\r\n0\r\nx-checksum: abc\r\n\r\n");
+}
+
+TEST(ResponseWriter, ErrorResponse) {
+  BlockPool pool;
+  OutputQueue q(&pool);
+  write_error_response(q, 413, "Payload Too Large", "D", "S");
+  EXPECT_EQ(str(q),
+            "HTTP/1.1 413 Payload Too Large\r\ncontent-type: text/plain\r\ncontent-length: 17\r\n"
+            "date: D\r\nServer: S\r\nconnection: close\r\n\r\nPayload Too Large");
+}
+
+TEST(ResponseWriter, CapacityResponseIsTheReferencesBytes) {
+  std::string_view r = capacity_response();
+  EXPECT_EQ(r.substr(0, 34), "HTTP/1.1 503 Service Unavailable\r\n");
+  size_t body = r.find("\r\n\r\n");
+  ASSERT_NE(body, std::string_view::npos);
+  EXPECT_EQ(r.size() - body - 4, 46u);
+}
+
+TEST(DateCacheFormat, ImfFixdate) {
+  char out[29];
+  DateCache::format(1795996800, out);  // 2026-11-30 00:00:00 UTC
+  EXPECT_EQ(std::string(out, 29), "Mon, 30 Nov 2026 00:00:00 GMT");
+}
+
+}  // namespace
+}  // namespace pagi::http

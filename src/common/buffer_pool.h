@@ -1,0 +1,79 @@
+// Output bytes per connection: a queue of fixed-size blocks taken from a per-core pool, so
+// responses are serialised without a heap allocation per request and an idle connection
+// holds no output memory at all.
+#pragma once
+
+#include <sys/uio.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace pagi {
+
+struct Block {
+  Block* next;
+  uint32_t begin;  // first unsent byte
+  uint32_t end;    // one past the last byte written
+  char* data() { return reinterpret_cast<char*>(this + 1); }
+};
+
+// Per-core free list of blocks. Not thread-safe by design: one per core.
+class BlockPool {
+ public:
+  static constexpr size_t kBlockBytes = 16384;  // including the Block header
+  static constexpr size_t kCapacity = kBlockBytes - sizeof(Block);
+
+  explicit BlockPool(size_t max_free = 4096) : max_free_(max_free) {}
+  BlockPool(const BlockPool&) = delete;
+  BlockPool& operator=(const BlockPool&) = delete;
+  ~BlockPool();
+
+  Block* get();
+  void put(Block* b);
+
+  size_t free_count() const { return free_count_; }
+  size_t allocated() const { return allocated_; }
+
+ private:
+  Block* free_ = nullptr;
+  size_t free_count_ = 0;
+  size_t max_free_;
+  size_t allocated_ = 0;
+};
+
+// FIFO of bytes. Appends copy into the tail block; the sender gathers iovecs from the head
+// and consumes what the kernel took. truncate() drops bytes not yet handed to the kernel
+// (used to replace an unsent response head with a 500).
+class OutputQueue {
+ public:
+  explicit OutputQueue(BlockPool* pool) : pool_(pool) {}
+  OutputQueue(const OutputQueue&) = delete;
+  OutputQueue& operator=(const OutputQueue&) = delete;
+  ~OutputQueue() { clear(); }
+
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+
+  void append(std::string_view bytes);
+  void append(char c) { append(std::string_view(&c, 1)); }
+
+  // Contiguous room for up to `want` bytes in the tail (a new block if needed; `want` must
+  // be ≤ kCapacity). Write, then commit() how many were used.
+  char* reserve(size_t want);
+  void commit(size_t used);
+
+  // Up to `max` iovecs covering at most `limit` bytes from the front. Returns the count.
+  int gather(iovec* iov, int max, size_t limit) const;
+  void consume(size_t n);
+  void truncate(size_t new_size);
+  void clear();
+
+ private:
+  BlockPool* pool_;
+  Block* head_ = nullptr;
+  Block* tail_ = nullptr;
+  size_t size_ = 0;
+};
+
+}  // namespace pagi

@@ -1,0 +1,179 @@
+// One HTTP/1.x connection as a protocol state machine: bytes in (on_input), bytes out (the
+// output queue), and the PAGI exchange the app talks to. No sockets: the server's
+// Connection moves the bytes, unit tests feed them directly.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/buffer_pool.h"
+#include "http/date_cache.h"
+#include "http/request_parser.h"
+#include "http/response_writer.h"
+#include "pagi/app.h"
+
+namespace pagi::http {
+
+// Per-core things every connection of the core shares (read-mostly, never across cores).
+struct H1Context {
+  App* app = nullptr;
+  Limits limits;
+  size_t high_watermark = 65536;
+  size_t low_watermark = 16384;
+  std::string server_header;  // value of the Server header added when the app sets none
+  std::string_view scheme = "http";
+  BlockPool* blocks = nullptr;
+  DateCache* date = nullptr;
+  std::vector<std::unique_ptr<RequestHead>>* head_pool = nullptr;
+  // Counters the core reports (plain integers: one core writes them).
+  uint64_t requests = 0;
+  uint64_t app_errors = 0;
+  uint64_t bad_requests = 0;
+};
+
+// What the connection needs from whoever owns the socket.
+class Transport {
+ public:
+  // The output queue has sendable bytes.
+  virtual void want_flush() = 0;
+  // Stop/restart reading the socket (input backpressure).
+  virtual void set_reading(bool on) = 0;
+  // Peer and local addresses, looked up lazily (false: no client address, a unix socket).
+  virtual bool client_endpoint(Endpoint& out) = 0;
+  virtual Endpoint server_endpoint() = 0;
+  virtual bool is_unix() const = 0;
+  // Call H1Connection::on_scheduled() once at the end of this loop turn. Calls the app makes
+  // into the exchange only change state and ask for this, so the app is never re-entered.
+  virtual void schedule() = 0;
+
+ protected:
+  ~Transport() = default;
+};
+
+class H1Connection final : public Exchange, private ParserHandler {
+ public:
+  H1Connection(H1Context& ctx, Transport& transport);
+  ~H1Connection();
+  H1Connection(const H1Connection&) = delete;
+  H1Connection& operator=(const H1Connection&) = delete;
+
+  // --- socket side -----------------------------------------------------------------------
+  void on_input(std::string_view bytes);
+  void on_input_eof();       // the peer will send nothing more (FIN)
+  void on_transport_error(); // the socket is dead: nothing more goes out either
+  // The transport wrote `n` bytes from the front of output().
+  void on_sent(size_t n);
+  // The turn-end callback asked for with Transport::schedule().
+  void on_scheduled() { pump(); }
+
+  OutputQueue& output() { return out_; }
+  // Bytes that may be written now (a response head still being built is held back).
+  size_t sendable() const { return out_.size() - held_; }
+  // Close once the output is written (error, Connection: close, shutdown).
+  bool wants_close() const { return close_after_flush_; }
+  // No request in progress and no unparsed input: the idle timer applies.
+  bool idle() const;
+  // A request head has begun but is not complete (header-read timeout applies).
+  bool reading_head() const { return parser_.in_head(); }
+  // The app still holds the exchange: the connection object must stay alive.
+  bool app_active() const { return app_active_; }
+  // Graceful stop: finish the request in progress (answering with Connection: close), then
+  // close; an idle connection closes at once.
+  void begin_shutdown();
+  // Answer the raw 503 at capacity and close.
+  void reject_at_capacity();
+
+  // --- Exchange (the app side) -----------------------------------------------------------
+  const Scope& scope() const override { return scope_; }
+  bool client(Endpoint& out) override { return transport_.client_endpoint(out); }
+  Endpoint server() override { return transport_.server_endpoint(); }
+  bool receive(Event& out) override;
+  SendResult send_start(int status, std::span<const Header> headers, bool trailers) override;
+  SendResult send_body(std::string_view body, bool more) override;
+  SendResult send_trailers(std::span<const Header> trailers) override;
+  size_t buffered_amount() const override { return client_gone_ ? 0 : out_.size(); }
+  std::string_view error() const override { return error_; }
+  void finish(bool failed) override;
+
+  // Finish with an error message for the log (`PAGI application error: MSG`).
+  void fail(std::string_view message);
+
+ private:
+  enum class Response : uint8_t { kNone, kHeadOpen, kBody, kComplete };
+
+  // ParserHandler
+  Action on_head(RequestHead& head) override;
+  Action on_body(std::string_view chunk) override;
+  Action on_message_complete() override;
+
+  enum class Pause : uint8_t { kNone, kBody, kMessage };
+
+  void pump();
+  void request_pump();
+  void parse_available();
+  void start_exchange(RequestHead& head);
+  bool exchange_done() const;
+  void end_exchange();
+  void close_head(bool final_body, size_t body_len);
+  void write_body_bytes(std::string_view body);
+  void complete_response(std::span<const Header> trailers);
+  void backstop_500();
+  void bad_request(int status, std::string_view message);
+  bool receive_ready() const;
+  void output_grew();
+  SendResult send_result();
+  void release_head();
+  void finish_impl(bool failed, std::string_view message);
+  size_t pending_bytes() const { return pending_in_.size() - pending_off_; }
+  void update_reading();
+
+  H1Context& ctx_;
+  Transport& transport_;
+  RequestParser parser_;
+  OutputQueue out_;
+  RequestHead* head_ = nullptr;  // borrowed from ctx_.head_pool while needed
+  Scope scope_;
+
+  std::string pending_in_;      // input not parsed yet (parser paused, or bytes held back)
+  size_t pending_off_ = 0;      // parsed prefix of pending_in_
+  std::string_view incoming_;   // the current on_input bytes, parsed in place when possible
+  std::string body_queued_;     // body bytes the app has not received yet
+  std::string body_delivered_;  // backing store of the last http.request event handed out
+
+  // Exchange state.
+  bool exchange_open_ = false;     // from on_head until the exchange is wound up
+  bool app_active_ = false;
+  bool app_finished_ = false;
+  bool message_complete_ = false;  // the request's body is all in
+  bool body_event_done_ = false;   // the final http.request (more=0) was handed out
+  bool continue_sent_ = false;
+  bool wants_receive_ = false;     // receive() returned false: on_receive_ready owed
+  bool wants_writable_ = false;    // a send returned kBlocked: on_writable owed
+  bool keep_alive_ = true;
+  bool is_head_request_ = false;
+  Response response_ = Response::kNone;
+  Framing framing_ = Framing::kNone;
+  bool trailers_expected_ = false;
+  bool body_finished_ = false;     // final body sent, trailers still to come
+  int status_ = 0;
+  HeaderFacts facts_;
+  uint64_t cl_remaining_ = 0;      // for Framing::kContentLength
+  size_t held_ = 0;                // bytes of an open head at the end of out_
+  std::string_view error_;
+
+  // Connection state.
+  bool client_gone_ = false;  // transport error: nothing more can be written
+  bool input_eof_ = false;
+  bool close_after_flush_ = false;
+  bool shutting_down_ = false;
+  bool reading_ = true;
+  bool in_pump_ = false;
+  bool repump_ = false;
+  Pause pause_ = Pause::kNone;
+  bool parse_error_ = false;
+};
+
+}  // namespace pagi::http

@@ -1,0 +1,135 @@
+// One io_uring event loop per core. Everything the core does — accept, recv, send, close,
+// timers, messages from the supervisor — is a submission here and comes back as a completion
+// routed to its Handler. Only this folder includes liburing.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "ring/buffer_ring.h"
+#include "ring/timer_wheel.h"
+
+struct io_uring;
+struct io_uring_sqe;
+
+namespace pagi::ring {
+
+// What a completion carries, decoded from the CQE.
+struct Completion {
+  int32_t res = 0;      // bytes, fd, or -errno
+  bool more = false;    // a multishot request stays armed
+  bool has_buffer = false;
+  uint16_t buffer_id = 0;
+};
+
+// Receives completions of the operations it submitted. `op` is the tag given at submission
+// (0..15) so one object can keep several operations in flight. Aligned so the tag fits in
+// the low bits of the pointer stored as user_data.
+class alignas(16) Handler {
+ public:
+  virtual void on_completion(unsigned op, const Completion& c) = 0;
+
+ protected:
+  ~Handler() = default;
+};
+
+// Work to run once at the end of the current loop turn (after all completions of the turn
+// are handled, before the next submit): coalesces sends and app wake-ups.
+class Deferred {
+ public:
+  virtual void run_deferred() = 0;
+
+ protected:
+  ~Deferred() = default;
+
+ private:
+  friend class Reactor;
+  Deferred* next_deferred_ = nullptr;
+  bool deferred_ = false;
+};
+
+struct ReactorConfig {
+  unsigned entries = 2048;        // SQ size; the CQ is 8× this
+  unsigned buffer_count = 1024;   // provided receive buffers (power of two)
+  unsigned buffer_size = 16384;
+};
+
+// Features found at start-up, for the banner and the log.
+struct RingFeatures {
+  bool defer_taskrun = false;
+  bool registered_fd = false;
+};
+
+class Reactor {
+ public:
+  // Creates the ring on the calling thread (SINGLE_ISSUER binds it to this thread).
+  static std::unique_ptr<Reactor> create(const ReactorConfig& config, std::string* error);
+  ~Reactor();
+  Reactor(const Reactor&) = delete;
+  Reactor& operator=(const Reactor&) = delete;
+
+  // Submissions. They are queued and go to the kernel at the next loop turn.
+  void accept_multishot(int fd, Handler* h, unsigned op);
+  void recv_multishot(int fd, Handler* h, unsigned op);  // into the provided buffers
+  void send(int fd, const void* data, size_t len, Handler* h, unsigned op);
+  void sendmsg(int fd, const msghdr* msg, Handler* h, unsigned op);
+  void read(int fd, void* data, size_t len, Handler* h, unsigned op);
+  void shutdown(int fd, int how, Handler* h, unsigned op);
+  void close(int fd);                                  // fire and forget
+  void cancel_fd(int fd, Handler* h, unsigned op);     // cancels every request on fd
+  void cancel(Handler* target, unsigned target_op);    // fire and forget
+
+  BufferRing& buffers() { return buffers_; }
+  TimerWheel& timers() { return timers_; }
+  uint64_t now_ms() const { return now_ms_; }
+  const RingFeatures& features() const { return features_; }
+
+  // Runs `d` at the end of this loop turn (once, however often it is asked).
+  void defer(Deferred& d);
+
+  // Runs the loop until stop() is called from the loop thread.
+  void run();
+  void stop() { stopping_ = true; }
+
+  // The only cross-thread entry: queue `fn` to run on the loop thread. Thread-safe.
+  void post(std::function<void()> fn);
+
+  // Completions handled since start (for stats).
+  uint64_t completions() const { return completions_; }
+
+ private:
+  Reactor() = default;
+  io_uring_sqe* sqe();
+  void arm_mailbox();
+  void drain_mailbox();
+  void run_deferred();
+  static uint64_t clock_ms();
+
+  class MailboxHandler;
+
+  std::unique_ptr<io_uring> ring_;
+  BufferRing buffers_;
+  TimerWheel timers_{clock_ms()};
+  RingFeatures features_;
+  uint64_t now_ms_ = 0;
+  uint64_t completions_ = 0;
+  bool stopping_ = false;
+
+  Deferred* deferred_head_ = nullptr;
+  Deferred* deferred_tail_ = nullptr;
+
+  int event_fd_ = -1;
+  uint64_t event_value_ = 0;
+  std::unique_ptr<MailboxHandler> mailbox_handler_;
+  std::mutex mailbox_mutex_;  // control path only: never taken per request
+  std::vector<std::function<void()>> mailbox_;
+};
+
+}  // namespace pagi::ring

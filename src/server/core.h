@@ -1,0 +1,97 @@
+// One core: its thread, reactor, listeners' accept, connections and app instance. Nothing
+// here is touched by another thread except through Reactor::post (start, drain, stats).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <future>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "apps/app_factory.h"
+#include "http/date_cache.h"
+#include "http/h1_connection.h"
+#include "ring/reactor.h"
+#include "server/listener.h"
+
+namespace pagi::server {
+
+class Connection;
+
+// Read-only after start-up; shared by all cores.
+struct ServerConfig {
+  int cores = 1;
+  std::vector<Listener> listeners;
+  http::Limits limits;
+  size_t high_watermark = 65536;
+  size_t low_watermark = 16384;
+  int max_connections_per_core = 1000;
+  uint64_t idle_timeout_ms = 60000;      // --timeout: idle keep-alive and header read
+  uint64_t shutdown_timeout_ms = 30000;  // --shutdown-timeout
+  std::string server_header;
+  apps::AppFactory app_factory;
+  ring::ReactorConfig reactor;
+  bool pin_threads = true;
+};
+
+// Counters a core keeps for itself; summed by the supervisor only when asked.
+struct CoreStats {
+  uint64_t accepted = 0;
+  uint64_t rejected = 0;
+  uint64_t requests = 0;
+  uint64_t active = 0;
+};
+
+class Core {
+ public:
+  Core(int index, const ServerConfig& config);
+  ~Core();
+  Core(const Core&) = delete;
+  Core& operator=(const Core&) = delete;
+
+  // Starts the thread; the future says whether the core came up (empty string) or why not.
+  std::future<std::string> start(int cpu);
+  // Graceful stop, from any thread: stop accepting, finish in-flight requests (bounded by
+  // the shutdown timeout), close everything, end the loop. join() waits for that.
+  void drain();
+  void join();
+
+  // --- used by Connection, on the core's thread ---
+  ring::Reactor& reactor() { return *reactor_; }
+  http::H1Context& h1_context() { return h1_; }
+  const ServerConfig& config() const { return config_; }
+  int index() const { return index_; }
+  void release(Connection* c);
+
+ private:
+  class Acceptor;
+  void run(int cpu, std::promise<std::string> ready);
+  void on_accept(Acceptor& a, int fd);
+  void begin_drain();
+  void force_close_all();
+  void maybe_finish_drain();
+  static void on_shutdown_timer(void* self);
+
+  const int index_;
+  const ServerConfig& config_;
+  std::thread thread_;
+  std::unique_ptr<ring::Reactor> reactor_;
+  std::unique_ptr<App> app_;
+  http::DateCache date_;
+  BlockPool blocks_;
+  std::vector<std::unique_ptr<http::RequestHead>> head_pool_;
+  http::H1Context h1_;
+  std::vector<std::unique_ptr<Acceptor>> acceptors_;
+  std::vector<std::unique_ptr<Connection>> free_connections_;
+  Connection* active_head_ = nullptr;  // intrusive list of live connections
+  size_t active_ = 0;
+  bool draining_ = false;
+  ring::Timer shutdown_timer_;
+  uint64_t last_capacity_log_ms_ = 0;
+  CoreStats stats_;
+  std::atomic<bool> started_{false};
+};
+
+}  // namespace pagi::server
