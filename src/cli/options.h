@@ -15,6 +15,8 @@ struct ListenSpec {
   int port = 0;               // TCP: 0 = ephemeral
   std::string path;           // unix: socket path as given
   std::optional<int> mode;    // unix: chmod after bind (from --socket-mode)
+
+  friend bool operator==(const ListenSpec&, const ListenSpec&) = default;
 };
 
 enum class LogLevel { kDebug, kInfo, kWarn, kError };
@@ -66,6 +68,9 @@ struct Options {
 
   bool show_help = false;
   bool show_version = false;
+
+  // Lets tests compare a whole parse result with the expected one.
+  friend bool operator==(const Options&, const Options&) = default;
 };
 
 struct ParseOutcome {

@@ -149,6 +149,7 @@ void H1Connection::pump() {
     if (body_queued_.capacity() > kBodyQueueLimit) std::string().swap(body_queued_);
     if (pending_in_.capacity() > kBodyQueueLimit) std::string().swap(pending_in_);
   }
+  update_reading();  // the parser may have drained held input
   if (close_after_flush_ || sendable() > 0) transport_.want_flush();
 }
 
@@ -157,7 +158,7 @@ void H1Connection::parse_available() {
     bool from_pending = pending_bytes() > 0;
     std::string_view src =
         from_pending ? std::string_view(pending_in_).substr(pending_off_) : incoming_;
-    if (src.empty()) return;
+    if (src.empty() && !parser_.wants_feed()) return;
     if (head_ == nullptr) {
       if (ctx_.head_pool->empty()) {
         head_ = new RequestHead();
@@ -208,6 +209,7 @@ Action H1Connection::on_body(std::string_view chunk) {
 }
 
 Action H1Connection::on_message_complete() {
+  if (!exchange_open_) return close_after_flush_ ? Action::kPause : Action::kContinue;
   message_complete_ = true;
   if (wants_receive_) repump_ = true;
   if (exchange_done()) {
@@ -225,7 +227,8 @@ void H1Connection::start_exchange(RequestHead& head) {
   exchange_open_ = true;
   app_active_ = true;
   app_finished_ = false;
-  message_complete_ = false;
+  // A bodiless request is complete with its head: the app's first receive gets its event.
+  message_complete_ = !head.has_body();
   body_event_done_ = false;
   continue_sent_ = false;
   wants_receive_ = false;
@@ -390,10 +393,11 @@ bool H1Connection::receive(Event& out) {
     }
     if (!input_eof_) {
       if (head_ != nullptr && head_->expect_continue() && !continue_sent_ &&
-          response_ == Response::kNone) {
-        // The client waits for this before sending the body (PAGI.md §3.1).
+          (response_ == Response::kNone || response_ == Response::kHeadOpen)) {
+        // The client waits for this before sending the body (PAGI.md §3.1). A response head
+        // the app already started is still held back, so the 100 goes in front of it.
         continue_sent_ = true;
-        out_.append("HTTP/1.1 100 Continue\r\n\r\n");
+        insert_before_held("HTTP/1.1 100 Continue\r\n\r\n");
         output_grew();
       }
       wants_receive_ = true;
@@ -405,6 +409,30 @@ bool H1Connection::receive(Event& out) {
   }
   out = Event{EventType::kHttpDisconnect, {}, false};
   return true;
+}
+
+// Writes `bytes` in front of a held response head (rare: only the 100 Continue needs it).
+void H1Connection::insert_before_held(std::string_view bytes) {
+  if (held_ == 0) {
+    out_.append(bytes);
+    return;
+  }
+  std::string head;
+  head.reserve(held_);
+  iovec iov[64];
+  size_t start = out_.size() - held_, pos = 0;
+  int n = out_.gather(iov, 64, out_.size());
+  for (int i = 0; i < n; ++i) {
+    std::string_view piece(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len);
+    if (pos + piece.size() > start) {
+      size_t skip = start > pos ? start - pos : 0;
+      head.append(piece.substr(skip));
+    }
+    pos += piece.size();
+  }
+  out_.truncate(start);
+  out_.append(bytes);
+  out_.append(head);
 }
 
 // --- send -------------------------------------------------------------------------------------

@@ -124,6 +124,7 @@ class H1Connection final : public Exchange, private ParserHandler {
   void bad_request(int status, std::string_view message);
   bool receive_ready() const;
   void output_grew();
+  void insert_before_held(std::string_view bytes);
   SendResult send_result();
   void release_head();
   void finish_impl(bool failed, std::string_view message);

@@ -1,0 +1,588 @@
+// HTTP/1.x request parser over llhttp (see request_parser.h). llhttp does the byte-level
+// grammar; this file owns the head's storage, the limits (414/431/413) and the framing rules
+// that decide between 400, 413 and 501 before any app sees a request (PAGI.md §6).
+#include "http/request_parser.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "scope/path.h"
+
+namespace pagi::http {
+namespace {
+
+// Content-Length longer than this many digits, or above INT32_MAX, is 413 whatever the
+// configured body limit (the reference server's rule).
+constexpr size_t kMaxContentLengthDigits = 10;
+constexpr uint64_t kMaxContentLength = 0x7fffffff;
+
+char lower(char c) { return (c >= 'A' && c <= 'Z') ? char(c + ('a' - 'A')) : c; }
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// Calls fn(token) for each comma-separated, trimmed, non-empty token of a header value.
+template <typename Fn>
+void for_each_token(std::string_view value, Fn&& fn) {
+  while (!value.empty()) {
+    size_t comma = value.find(',');
+    std::string_view token = trim(value.substr(0, comma));
+    if (!token.empty()) fn(token);
+    if (comma == std::string_view::npos) break;
+    value.remove_prefix(comma + 1);
+  }
+}
+
+bool has_token(std::string_view value, std::string_view token) {
+  bool found = false;
+  for_each_token(value, [&](std::string_view t) { found = found || iequals(t, token); });
+  return found;
+}
+
+RequestParser* self(llhttp_t* p) { return static_cast<RequestParser*>(p->data); }
+
+}  // namespace
+
+// --- RequestHead ------------------------------------------------------------------------------
+
+void RequestHead::clear() {
+  bytes_.clear();
+  fields_.clear();
+  views_.clear();
+  method_off_ = method_len_ = 0;
+  target_off_ = target_len_ = 0;
+  path_off_ = path_len_ = 0;
+  query_off_ = query_len_ = raw_path_off_ = raw_path_len_ = 0;
+  version_minor_ = 1;
+  content_length_ = -1;
+  path_is_utf8_ = true;
+  keep_alive_ = true;
+  chunked_ = false;
+  expect_continue_ = false;
+  websocket_upgrade_ = false;
+}
+
+std::string_view RequestHead::method() const {
+  return std::string_view(bytes_).substr(method_off_, method_len_);
+}
+std::string_view RequestHead::target() const {
+  return std::string_view(bytes_).substr(target_off_, target_len_);
+}
+std::string_view RequestHead::raw_path() const {
+  return std::string_view(bytes_).substr(raw_path_off_, raw_path_len_);
+}
+std::string_view RequestHead::query_string() const {
+  return std::string_view(bytes_).substr(query_off_, query_len_);
+}
+std::string_view RequestHead::path() const {
+  return std::string_view(bytes_).substr(path_off_, path_len_);
+}
+std::string_view RequestHead::http_version() const {
+  return version_minor_ == 0 ? std::string_view("1.0") : std::string_view("1.1");
+}
+
+std::string_view RequestHead::header(std::string_view lower_name) const {
+  for (const Header& h : views_) {
+    if (h.name == lower_name) return h.value;
+  }
+  return {};
+}
+
+// --- RequestParser ----------------------------------------------------------------------------
+
+RequestParser::RequestParser(const Limits& limits) : limits_(limits) {
+  llhttp_settings_init(&settings_);
+  settings_.on_message_begin = &RequestParser::on_message_begin;
+  settings_.on_method = &RequestParser::on_method;
+  settings_.on_url = &RequestParser::on_url;
+  settings_.on_version = &RequestParser::on_version;
+  settings_.on_version_complete = &RequestParser::on_version_complete;
+  settings_.on_header_field = &RequestParser::on_header_field;
+  settings_.on_header_field_complete = &RequestParser::on_header_field_complete;
+  settings_.on_header_value = &RequestParser::on_header_value;
+  settings_.on_header_value_complete = &RequestParser::on_header_value_complete;
+  settings_.on_headers_complete = &RequestParser::on_headers_complete;
+  settings_.on_chunk_header = &RequestParser::on_chunk_header;
+  settings_.on_body = &RequestParser::on_body;
+  settings_.on_message_complete = &RequestParser::on_message_complete;
+  llhttp_init(&parser_, HTTP_REQUEST, &settings_);
+  parser_.data = this;
+}
+
+int RequestParser::fail(int status, std::string_view message) {
+  if (error_status_ == 0) {
+    error_status_ = status;
+    error_message_ = message;
+  }
+  return -1;
+}
+
+void RequestParser::resume() {
+  if (dead_) return;
+  if (llhttp_get_errno(&parser_) == HPE_PAUSED) llhttp_resume(&parser_);
+  if (user_paused_) kick_ = true;
+  user_paused_ = false;
+}
+
+ParseResult RequestParser::feed(std::string_view data, ParserHandler& handler) {
+  ParseResult result;
+  if (dead_) {
+    result.status = ParseStatus::kError;
+    return result;
+  }
+  if (llhttp_get_errno(&parser_) == HPE_PAUSED) {
+    result.status = ParseStatus::kPaused;  // not resumed yet: nothing can be parsed
+    return result;
+  }
+  handler_ = &handler;
+  kick_ = false;
+  // llhttp re-bases an open span to the pointer it is given: never hand it a null one (an
+  // empty view may have no data pointer), or the span would be lost.
+  static const char kNothing[1] = {0};
+  if (data.data() == nullptr) data = std::string_view(kNothing, 0);
+  const char* p = data.data();
+  const char* end = p + data.size();
+  // Runs even with no bytes left: after a pause llhttp may still owe events that need no
+  // input (the message end right after a head or a body).
+  for (;;) {
+    head_mark_ = p;
+    llhttp_errno_t err = llhttp_execute(&parser_, p, size_t(end - p));
+    if (err == HPE_OK) {
+      if (in_head() && !count_head_bytes(size_t(end - head_mark_))) break;
+      p = end;
+      break;
+    }
+    if (err == HPE_PAUSED) {
+      const char* pos = llhttp_get_error_pos(&parser_);
+      if (pos == nullptr) pos = p;
+      if (head_pause_) {
+        // The head just ended at `pos`: now its exact size is known.
+        head_pause_ = false;
+        llhttp_resume(&parser_);
+        p = pos;
+        if (!count_head_bytes(size_t(pos - head_mark_)) || !finish_head()) break;
+        head_done_ = true;
+        if (handler.on_head(*head_) == Action::kPause) {
+          user_paused_ = true;
+          llhttp_pause(&parser_);
+          result.consumed = size_t(p - data.data());
+          result.status = ParseStatus::kPaused;
+          return result;
+        }
+        continue;
+      }
+      // A handler asked to stop after its event.
+      user_paused_ = true;
+      result.consumed = size_t(pos - data.data());
+      result.status = ParseStatus::kPaused;
+      return result;
+    }
+    // An error: ours (error_status_ set by a callback) or llhttp's grammar.
+    if (error_status_ == 0) map_llhttp_error(err);
+    if (llhttp_get_error_pos(&parser_) != nullptr) p = llhttp_get_error_pos(&parser_);
+    break;
+  }
+  if (error_status_ != 0) {
+    dead_ = true;
+    result.consumed = size_t(std::clamp(p, data.data(), end) - data.data());
+    result.status = ParseStatus::kError;
+    return result;
+  }
+  result.consumed = data.size();
+  return result;
+}
+
+// Adds bytes of the head seen in this pass; false (and the error set) past a limit.
+bool RequestParser::count_head_bytes(size_t n) {
+  head_bytes_ += n;
+  // on_version_complete fires at the CR, so an unfinished line holds no CRLF yet.
+  if (!line_done_ && head_bytes_ > limits_.max_request_line) {
+    fail(414, "URI Too Long");
+    return false;
+  }
+  if (head_bytes_ > limits_.max_header_size + 4) {  // + the CRLFCRLF that ends the head
+    fail(431, "Request Header Fields Too Large");
+    return false;
+  }
+  return true;
+}
+
+void RequestParser::map_llhttp_error(llhttp_errno_t err) {
+  const char* reason = llhttp_get_error_reason(&parser_);
+  std::string_view why = reason != nullptr ? reason : "";
+  switch (err) {
+    case HPE_INVALID_CONTENT_LENGTH:
+      if (why.find("overflow") != std::string_view::npos) {
+        fail(413, "Payload Too Large");
+      } else {
+        fail(400, "Bad Request");
+      }
+      break;
+    case HPE_UNEXPECTED_CONTENT_LENGTH:
+      // llhttp uses this code for a duplicate Content-Length too.
+      if (why.find("Transfer-Encoding") != std::string_view::npos) {
+        fail(400, "Transfer-Encoding and Content-Length are mutually exclusive");
+      } else {
+        fail(400, "Bad Request");
+      }
+      break;
+    case HPE_INVALID_TRANSFER_ENCODING:
+      fail(400, "chunked must be the final Transfer-Encoding");
+      break;
+    case HPE_INVALID_CHUNK_SIZE:
+      if (why.find("overflow") != std::string_view::npos) {
+        fail(413, "Chunk Too Large");
+      } else {
+        fail(400, "Invalid chunk size");
+      }
+      break;
+    default:
+      fail(400, "Bad Request");
+      break;
+  }
+}
+
+// --- llhttp callbacks -------------------------------------------------------------------------
+
+int RequestParser::on_message_begin(llhttp_t* p) {
+  RequestParser& s = *self(p);
+  s.in_message_ = true;
+  s.head_done_ = false;
+  s.line_done_ = false;
+  s.method_seen_ = false;
+  s.head_bytes_ = 0;
+  s.body_bytes_ = 0;
+  s.header_count_ = 0;
+  s.trailer_bytes_ = 0;
+  s.field_open_ = false;
+  s.value_open_ = false;
+  s.name_pending_ = false;
+  if (s.head_ == nullptr) return s.fail(500, "Internal Server Error");
+  s.head_->clear();  // the previous request's head is reused (its exchange is wound up)
+  return 0;
+}
+
+int RequestParser::on_method(llhttp_t* p, const char* at, size_t len) {
+  RequestParser& s = *self(p);
+  RequestHead& h = *s.head_;
+  if (!s.method_seen_) {
+    // The head starts here: count its bytes from this point of the current pass.
+    s.method_seen_ = true;
+    s.head_mark_ = at;
+    h.method_off_ = uint32_t(h.bytes_.size());
+  }
+  h.bytes_.append(at, len);
+  h.method_len_ += uint32_t(len);
+  return 0;
+}
+
+int RequestParser::on_url(llhttp_t* p, const char* at, size_t len) {
+  RequestParser& s = *self(p);
+  RequestHead& h = *s.head_;
+  if (h.target_len_ == 0) h.target_off_ = uint32_t(h.bytes_.size());
+  h.bytes_.append(at, len);
+  h.target_len_ += uint32_t(len);
+  if (h.target_len_ > s.limits_.max_request_line) return s.fail(414, "URI Too Long");
+  return 0;
+}
+
+int RequestParser::on_version(llhttp_t* p, const char* at, size_t len) {
+  (void)at;
+  self(p)->version_len_ += len;
+  return 0;
+}
+
+int RequestParser::on_version_complete(llhttp_t* p) {
+  RequestParser& s = *self(p);
+  RequestHead& h = *s.head_;
+  s.line_done_ = true;
+  // METHOD SP TARGET SP "HTTP/" VERSION
+  size_t line = h.method_len_ + 1 + h.target_len_ + 1 + 5 + s.version_len_;
+  s.version_len_ = 0;
+  if (line > s.limits_.max_request_line) return s.fail(414, "URI Too Long");
+  if (p->http_major != 1 || p->http_minor > 1) return s.fail(400, "Bad Request");
+  h.version_minor_ = p->http_minor;
+  return 0;
+}
+
+int RequestParser::on_header_field(llhttp_t* p, const char* at, size_t len) {
+  RequestParser& s = *self(p);
+  if (s.head_done_) return s.count_trailer(len);
+  RequestHead& h = *s.head_;
+  if (!s.field_open_) {
+    s.field_open_ = true;
+    s.name_pending_ = true;
+    h.fields_.push_back({uint32_t(h.bytes_.size()), 0, 0, 0});
+  }
+  RequestHead::Field& f = h.fields_.back();
+  size_t old = h.bytes_.size();
+  h.bytes_.append(at, len);
+  for (size_t i = old; i < h.bytes_.size(); ++i) h.bytes_[i] = lower(h.bytes_[i]);
+  f.name_len += uint32_t(len);
+  return 0;
+}
+
+int RequestParser::on_header_field_complete(llhttp_t* p) {
+  RequestParser& s = *self(p);
+  s.field_open_ = false;
+  if (s.head_done_) return 0;
+  if (!s.name_pending_ || s.head_->fields_.back().name_len == 0) return s.fail(400, "Bad Request");
+  if (++s.header_count_ > s.limits_.max_header_count) {
+    return s.fail(431, "Request Header Fields Too Large");
+  }
+  return 0;
+}
+
+int RequestParser::on_header_value(llhttp_t* p, const char* at, size_t len) {
+  RequestParser& s = *self(p);
+  if (s.head_done_) return s.count_trailer(len);
+  RequestHead& h = *s.head_;
+  if (!s.name_pending_) return s.fail(400, "Bad Request");  // a value with no name before it
+  RequestHead::Field& f = h.fields_.back();
+  if (!s.value_open_) {
+    s.value_open_ = true;
+    f.value_off = uint32_t(h.bytes_.size());
+  }
+  h.bytes_.append(at, len);
+  f.value_len += uint32_t(len);
+  return 0;
+}
+
+int RequestParser::on_header_value_complete(llhttp_t* p) {
+  RequestParser& s = *self(p);
+  s.value_open_ = false;
+  if (s.head_done_) return 0;
+  if (!s.name_pending_) return s.fail(400, "Bad Request");
+  s.name_pending_ = false;
+  RequestHead& h = *s.head_;
+  RequestHead::Field& f = h.fields_.back();
+  if (f.value_len == 0) f.value_off = uint32_t(h.bytes_.size());
+  // Optional whitespace around the value is not part of it (RFC 9110 §5.5).
+  std::string_view v = trim(std::string_view(h.bytes_).substr(f.value_off, f.value_len));
+  f.value_off = uint32_t(v.data() - h.bytes_.data());
+  f.value_len = uint32_t(v.size());
+  return 0;
+}
+
+int RequestParser::count_trailer(size_t len) {
+  // Chunked trailers are parsed and dropped; they still may not grow without bound.
+  trailer_bytes_ += len;
+  if (trailer_bytes_ > limits_.max_header_size) {
+    return fail(431, "Request Header Fields Too Large");
+  }
+  return 0;
+}
+
+int RequestParser::on_headers_complete(llhttp_t* p) {
+  RequestParser& s = *self(p);
+  // Other upgrades are not ours to switch to: parse on as plain HTTP. (WebSocket upgrades
+  // are recognised from the headers, see finish_head.)
+  p->upgrade = 0;
+  // Pause so feed() learns where the head ends, checks it and calls the handler.
+  s.head_pause_ = true;
+  return HPE_PAUSED;
+}
+
+// Checks the complete head against the framing rules and builds its views. False: the error
+// is set.
+bool RequestParser::finish_head() {
+  RequestHead& h = *head_;
+  if (!line_done_) {  // "GET /" without a version: llhttp's HTTP/0.9, not served here
+    fail(400, "Bad Request");
+    return false;
+  }
+  if (parser_.method == HTTP_CONNECT) {
+    fail(501, "CONNECT method not supported");
+    return false;
+  }
+
+  // Views of the fields; several Cookie fields merge into the first (PAGI.md §2.2).
+  size_t cookies = 0;
+  for (const RequestHead::Field& f : h.fields_) {
+    if (std::string_view(h.bytes_).substr(f.name_off, f.name_len) == "cookie") ++cookies;
+  }
+  if (cookies > 1) {
+    std::string merged;
+    for (const RequestHead::Field& f : h.fields_) {
+      std::string_view name(h.bytes_.data() + f.name_off, f.name_len);
+      if (name != "cookie") continue;
+      if (!merged.empty()) merged += "; ";
+      merged.append(h.bytes_, f.value_off, f.value_len);
+    }
+    bool first = true;
+    uint32_t off = uint32_t(h.bytes_.size());
+    h.bytes_ += merged;
+    auto& fields = h.fields_;
+    fields.erase(std::remove_if(fields.begin(), fields.end(),
+                                [&](RequestHead::Field& f) {
+                                  std::string_view name(h.bytes_.data() + f.name_off, f.name_len);
+                                  if (name != "cookie") return false;
+                                  if (first) {
+                                    first = false;
+                                    f.value_off = off;
+                                    f.value_len = uint32_t(merged.size());
+                                    return false;
+                                  }
+                                  return true;
+                                }),
+                 fields.end());
+  }
+
+  // Facts from the fields.
+  size_t hosts = 0, content_lengths = 0;
+  bool has_te = false, te_chunked_last = false, te_chunked_early = false, te_other = false;
+  bool upgrade_ws = false, connection_upgrade = false, has_ws_key = false;
+  std::string_view cl_text;
+  for (const RequestHead::Field& f : h.fields_) {
+    std::string_view name(h.bytes_.data() + f.name_off, f.name_len);
+    std::string_view value(h.bytes_.data() + f.value_off, f.value_len);
+    if (name == "host") {
+      ++hosts;
+    } else if (name == "content-length") {
+      ++content_lengths;
+      cl_text = value;
+    } else if (name == "transfer-encoding") {
+      has_te = true;
+      for_each_token(value, [&](std::string_view t) {
+        if (te_chunked_last) te_chunked_early = true;  // chunked followed by something
+        te_chunked_last = iequals(t, "chunked");
+        if (!te_chunked_last) te_other = true;
+      });
+    } else if (name == "expect") {
+      if (iequals(value, "100-continue") && h.version_minor_ == 1) h.expect_continue_ = true;
+    } else if (name == "upgrade") {
+      if (has_token(value, "websocket")) upgrade_ws = true;
+    } else if (name == "connection") {
+      if (has_token(value, "upgrade")) connection_upgrade = true;
+    } else if (name == "sec-websocket-key") {
+      has_ws_key = true;
+    }
+  }
+
+  if (h.version_minor_ == 1 && hosts == 0) {
+    fail(400, "Bad Request");
+    return false;
+  }
+  if (hosts > 1) {
+    fail(400, "Bad Request");
+    return false;
+  }
+  if (has_te) {
+    if (content_lengths > 0) {
+      fail(400, "Transfer-Encoding and Content-Length are mutually exclusive");
+      return false;
+    }
+    if (te_chunked_early) {
+      fail(400, "chunked must be the final Transfer-Encoding");
+      return false;
+    }
+    if (te_other || !te_chunked_last) {  // no decoder for gzip & co, nor a length without chunked
+      fail(501, "Unsupported Transfer-Encoding");
+      return false;
+    }
+    h.chunked_ = true;
+  } else if (content_lengths > 0) {
+    // llhttp already refused duplicates and non-digits; the size rules are ours.
+    if (content_lengths > 1) {
+      fail(400, "Bad Request");
+      return false;
+    }
+    size_t digits = cl_text.size();
+    while (digits > 1 && cl_text[cl_text.size() - digits] == '0') --digits;  // leading zeros
+    if (digits > kMaxContentLengthDigits || parser_.content_length > kMaxContentLength) {
+      fail(413, "Payload Too Large");
+      return false;
+    }
+    if (limits_.max_body_size != 0 && parser_.content_length > limits_.max_body_size) {
+      fail(413, "Payload Too Large");
+      return false;
+    }
+    h.content_length_ = int64_t(parser_.content_length);
+  }
+
+  h.keep_alive_ = llhttp_should_keep_alive(&parser_) != 0;
+  h.websocket_upgrade_ = upgrade_ws && connection_upgrade && has_ws_key;
+
+  // Target → raw_path, query_string, decoded path.
+  std::string_view target = h.target();
+  uint32_t path_off = h.target_off_;
+  std::string_view path_part = target;
+  if (target.size() > 7 && (target.compare(0, 7, "http://") == 0 ||
+                            (target.size() > 8 && target.compare(0, 8, "https://") == 0))) {
+    // absolute-form: the path starts after the authority.
+    size_t scheme_end = target.find("//") + 2;
+    size_t slash = target.find_first_of("/?", scheme_end);
+    path_part = slash == std::string_view::npos ? std::string_view() : target.substr(slash);
+    path_off = uint32_t(h.target_off_ + (slash == std::string_view::npos ? target.size() : slash));
+  }
+  size_t q = path_part.find('?');
+  h.raw_path_off_ = path_off;
+  h.raw_path_len_ = uint32_t(q == std::string_view::npos ? path_part.size() : q);
+  if (q != std::string_view::npos) {
+    h.query_off_ = uint32_t(path_off + q + 1);
+    h.query_len_ = uint32_t(path_part.size() - q - 1);
+  } else {
+    h.query_off_ = uint32_t(h.bytes_.size());
+    h.query_len_ = 0;
+  }
+  std::string_view raw = h.raw_path();
+  if (scope::needs_decoding(raw)) {
+    std::string decoded;
+    scope::percent_decode(raw, decoded);
+    h.path_off_ = uint32_t(h.bytes_.size());
+    h.path_len_ = uint32_t(decoded.size());
+    h.bytes_ += decoded;
+    h.path_is_utf8_ = scope::is_valid_utf8(decoded);
+  } else {
+    h.path_off_ = h.raw_path_off_;
+    h.path_len_ = h.raw_path_len_;
+    h.path_is_utf8_ = scope::is_valid_utf8(raw);
+  }
+
+  h.views_.clear();
+  h.views_.reserve(h.fields_.size());
+  for (const RequestHead::Field& f : h.fields_) {
+    h.views_.push_back(Header{std::string_view(h.bytes_.data() + f.name_off, f.name_len),
+                              std::string_view(h.bytes_.data() + f.value_off, f.value_len)});
+  }
+  return true;
+}
+
+int RequestParser::on_chunk_header(llhttp_t* p) {
+  RequestParser& s = *self(p);
+  uint64_t size = p->content_length;
+  if (size > s.limits_.max_chunk_size) return s.fail(413, "Chunk Too Large");
+  if (s.limits_.max_body_size != 0 && s.body_bytes_ + size > s.limits_.max_body_size) {
+    return s.fail(413, "Payload Too Large");
+  }
+  return 0;
+}
+
+int RequestParser::on_body(llhttp_t* p, const char* at, size_t len) {
+  RequestParser& s = *self(p);
+  s.body_bytes_ += len;
+  if (s.handler_->on_body(std::string_view(at, len)) == Action::kPause) return HPE_PAUSED;
+  return 0;
+}
+
+int RequestParser::on_message_complete(llhttp_t* p) {
+  RequestParser& s = *self(p);
+  s.in_message_ = false;
+  s.head_done_ = false;
+  s.head_bytes_ = 0;
+  if (s.handler_->on_message_complete() == Action::kPause) return HPE_PAUSED;
+  return 0;
+}
+
+}  // namespace pagi::http

@@ -67,7 +67,7 @@ class RequestHead {
   uint32_t target_off_ = 0, target_len_ = 0;
   uint32_t path_off_ = 0, path_len_ = 0;
   uint32_t query_off_ = 0;  // into bytes_ (inside the target)
-  uint32_t query_len_ = 0, raw_path_len_ = 0;
+  uint32_t query_len_ = 0, raw_path_off_ = 0, raw_path_len_ = 0;
   int version_minor_ = 1;
   int64_t content_length_ = -1;
   bool path_is_utf8_ = true;
@@ -126,6 +126,9 @@ class RequestParser {
   bool in_message() const { return in_message_; }
   // True while the head is not complete yet (bytes of a head were seen, no on_head).
   bool in_head() const { return in_message_ && !head_done_; }
+  // After resume(): events may be pending that need no new bytes (a message end right after
+  // the body), so feed() should be called even with an empty view.
+  bool wants_feed() const { return kick_; }
 
   // After kError: 400, 413, 414, 431 or 501, and the short text/plain body for it
   // (PAGI.md §3.3: "Bad Request", "Payload Too Large", "URI Too Long",
@@ -136,12 +139,13 @@ class RequestParser {
   std::string_view error_message() const { return error_message_; }
 
  private:
-  // (implementation state: llhttp_t, settings, counters for the limits, the current handler)
   static int on_message_begin(llhttp_t*);
   static int on_method(llhttp_t*, const char*, size_t);
   static int on_url(llhttp_t*, const char*, size_t);
   static int on_version(llhttp_t*, const char*, size_t);
+  static int on_version_complete(llhttp_t*);
   static int on_header_field(llhttp_t*, const char*, size_t);
+  static int on_header_field_complete(llhttp_t*);
   static int on_header_value(llhttp_t*, const char*, size_t);
   static int on_header_value_complete(llhttp_t*);
   static int on_headers_complete(llhttp_t*);
@@ -150,18 +154,33 @@ class RequestParser {
   static int on_message_complete(llhttp_t*);
 
   int fail(int status, std::string_view message);
+  bool count_head_bytes(size_t n);
+  int count_trailer(size_t len);
+  bool finish_head();
+  void map_llhttp_error(llhttp_errno_t err);
 
   llhttp_t parser_;
   llhttp_settings_t settings_;
   Limits limits_;
   RequestHead* head_ = nullptr;
   ParserHandler* handler_ = nullptr;
-  size_t head_bytes_ = 0;  // bytes of the current head seen so far
-  size_t line_bytes_ = 0;  // bytes of the request line seen so far
+  const char* head_mark_ = nullptr;  // where this pass's bytes of the head start
+  size_t head_bytes_ = 0;            // bytes of the current head seen so far
+  size_t version_len_ = 0;
+  size_t header_count_ = 0;
+  size_t trailer_bytes_ = 0;
   uint64_t body_bytes_ = 0;
   bool in_message_ = false;
   bool head_done_ = false;
-  bool in_value_ = false;
+  bool line_done_ = false;
+  bool method_seen_ = false;
+  bool field_open_ = false;
+  bool value_open_ = false;
+  bool name_pending_ = false;  // a field name was seen and its value has not ended yet
+  bool head_pause_ = false;   // llhttp paused by our on_headers_complete
+  bool user_paused_ = false;  // a handler asked for a pause
+  bool kick_ = false;         // resumed: feed() is owed a call even without new bytes
+  bool dead_ = false;         // after an error
   int error_status_ = 0;
   std::string_view error_message_;
 };

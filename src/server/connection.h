@@ -32,6 +32,7 @@ class Connection final : public ring::Handler, public ring::Deferred, public htt
   // Intrusive list of the core's live connections.
   Connection* prev = nullptr;
   Connection* next = nullptr;
+  bool rejected = false;  // accepted only to answer the at-capacity 503
 
   // ring::Handler
   void on_completion(unsigned op, const ring::Completion& c) override;

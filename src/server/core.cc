@@ -152,13 +152,20 @@ void Core::run(int cpu, std::promise<std::string> ready) {
 
 void Core::on_accept(Acceptor& a, int fd) {
   ++stats_.accepted;
-  bool reject = int(active_) >= config_.max_connections_per_core || draining_;
+  // Connections being turned away do not count: they only linger briefly so the client
+  // reads its 503, and a slot must free up as soon as an admitted connection goes.
+  size_t admitted = active_ - rejecting_;
+  bool reject = int(admitted) >= config_.max_connections_per_core || draining_;
   if (reject) {
     ++stats_.rejected;
+    if (int(rejecting_) >= config_.max_connections_per_core) {
+      reactor_->close(fd);  // a flood: no 503 for this one, and no memory spent on it
+      return;
+    }
     uint64_t now = reactor_->now_ms();
     if (now - last_capacity_log_ms_ >= 1000 || last_capacity_log_ms_ == 0) {
       last_capacity_log_ms_ = now;
-      LOG_WARN("Connection rejected: at capacity (%zu/%d) on core %d", active_,
+      LOG_WARN("Connection rejected: at capacity (%zu/%d) on core %d", admitted,
                config_.max_connections_per_core, index_);
     }
   }
@@ -175,6 +182,8 @@ void Core::on_accept(Acceptor& a, int fd) {
   if (active_head_ != nullptr) active_head_->prev = raw;
   active_head_ = raw;
   ++active_;
+  raw->rejected = reject;
+  if (reject) ++rejecting_;
   raw->start(fd, a.listener(), reject);
 }
 
@@ -187,6 +196,8 @@ void Core::release(Connection* c) {
   if (c->next != nullptr) c->next->prev = c->prev;
   c->prev = c->next = nullptr;
   --active_;
+  if (c->rejected) --rejecting_;
+  c->rejected = false;
   free_connections_.emplace_back(c);
   if (draining_) maybe_finish_drain();
 }

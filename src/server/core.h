@@ -86,7 +86,8 @@ class Core {
   std::vector<std::unique_ptr<Acceptor>> acceptors_;
   std::vector<std::unique_ptr<Connection>> free_connections_;
   Connection* active_head_ = nullptr;  // intrusive list of live connections
-  size_t active_ = 0;
+  size_t active_ = 0;     // live connections, including those answering a 503
+  size_t rejecting_ = 0;  // of which are being rejected: they hold no slot
   bool draining_ = false;
   ring::Timer shutdown_timer_;
   uint64_t last_capacity_log_ms_ = 0;

