@@ -8,10 +8,29 @@
 
 #include "pagi/app.h"
 
+namespace pagi::ring {
+class Reactor;
+}
+
 namespace pagi::apps {
 
 // Called once per core, on that core's thread. Returns nullptr and sets *error on failure.
-using AppFactory = std::function<std::unique_ptr<App>(int core, int cores, std::string* error)>;
+// `reactor` is the core's loop: hosts that run timers or I/O for the app (the Perl host's
+// Future::IO) use it; native apps ignore it.
+using AppFactory = std::function<std::unique_ptr<App>(int core, int cores, ring::Reactor& reactor,
+                                                      std::string* error)>;
+
+// Implemented (besides App) by hosts whose apps may keep a request open indefinitely, like the
+// Perl host (an app awaiting a Future nothing resolves). At the shutdown timeout the core has
+// closed every connection and asks the host to finish every exchange it still holds, so the
+// core can stop. Found with dynamic_cast: native apps need not know about it.
+class AbandonableApp {
+ public:
+  virtual void abandon_all() = 0;
+
+ protected:
+  ~AbandonableApp() = default;
+};
 
 // "native:hello", "native:echo" or "native:/path/libapp.so[?argument]". Loads shared objects
 // once, here, so a broken one fails at start-up. Returns an empty factory on error.

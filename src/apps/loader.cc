@@ -14,10 +14,10 @@ bool is_native_spec(std::string_view spec) { return spec.substr(0, 7) == "native
 AppFactory make_native_factory(std::string_view spec, std::string* error) {
   std::string_view name = spec.substr(7);
   if (name == "hello") {
-    return [](int, int, std::string*) { return make_hello_app(); };
+    return [](int, int, ring::Reactor&, std::string*) { return make_hello_app(); };
   }
   if (name == "echo") {
-    return [](int, int, std::string*) { return make_echo_app(); };
+    return [](int, int, ring::Reactor&, std::string*) { return make_echo_app(); };
   }
   if (name.empty() || name.front() != '/') {
     *error = "unknown native app '" + std::string(spec) +
@@ -51,7 +51,8 @@ AppFactory make_native_factory(std::string_view spec, std::string* error) {
     return {};
   }
   // The handle stays open for the life of the process: per-core apps live until exit.
-  return [create, argument](int core, int cores, std::string* err) -> std::unique_ptr<App> {
+  return [create, argument](int core, int cores, ring::Reactor&,
+                            std::string* err) -> std::unique_ptr<App> {
     AppContext ctx{kAbiVersion, core, cores, argument.c_str()};
     App* app = create(&ctx);
     if (app == nullptr) *err = "pagi_app_create returned null";

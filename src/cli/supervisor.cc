@@ -19,6 +19,7 @@
 
 #include "apps/app_factory.h"
 #include "common/log.h"
+#include "perl/perl_host.h"
 #include "server/core.h"
 #include "server/listener.h"
 
@@ -67,12 +68,9 @@ std::string refuse_unbuilt(const Options& o) {
       {o.access_log.has_value(), "--access-log", "not supported yet (no access log yet)"},
       {o.access_log_format != d.access_log_format, "--access-log-format",
        "not supported yet (no access log yet)"},
-      {o.lifespan != d.lifespan, "--lifespan", "applies to Perl apps, which are not built yet"},
+      {o.lifespan != d.lifespan, "--lifespan", "not supported yet (no lifespan scope yet)"},
       {o.lifespan_startup_timeout != d.lifespan_startup_timeout, "--lifespan-startup-timeout",
-       "applies to Perl apps, which are not built yet"},
-      {!o.libs.empty(), "-I/--lib", "applies to Perl apps, which are not built yet"},
-      {!o.modules.empty(), "-M", "applies to Perl apps, which are not built yet"},
-      {o.eval_code.has_value(), "-e", "applies to Perl apps, which are not built yet"},
+       "not supported yet (no lifespan scope yet)"},
   };
   for (const Check& c : checks) {
     if (c.set) return std::string(c.flag) + " is " + c.why;
@@ -99,19 +97,44 @@ int run_server(const Options& o) {
     fprintf(stderr, "pagi-server: %s\n", why.c_str());
     return 2;
   }
-  if (!apps::is_native_spec(o.app)) {
-    fprintf(stderr,
-            "pagi-server: cannot run '%s': Perl apps are not supported by this build yet; "
-            "use native:hello, native:echo or native:/path/libapp.so\n",
-            o.app.c_str());
-    return 2;
-  }
+  if (!o.env_mode.empty()) setenv("PAGI_ENV", o.env_mode.c_str(), 1);
+
   std::string error;
   server::ServerConfig config;
-  config.app_factory = apps::make_native_factory(o.app, &error);
-  if (!config.app_factory) {
-    fprintf(stderr, "pagi-server: %s\n", error.c_str());
-    return 2;
+  bool native = !o.eval_code.has_value() && apps::is_native_spec(o.app);
+  if (native) {
+    if (!o.modules.empty() || !o.libs.empty()) {
+      fprintf(stderr, "pagi-server: -M and -I/--lib apply to Perl apps, not to %s\n",
+              o.app.c_str());
+      return 2;
+    }
+    config.app_factory = apps::make_native_factory(o.app, &error);
+    if (!config.app_factory) {
+      fprintf(stderr, "pagi-server: %s\n", error.c_str());
+      return 2;
+    }
+  } else {
+    if (o.app.empty() && !o.eval_code.has_value()) {
+      // The reference serves the current directory with PAGI::App::Directory (PAGI-Tools).
+      fprintf(stderr,
+              "pagi-server: no application given: name an app file, a module, -e CODE or "
+              "native:hello\n");
+      return 2;
+    }
+    // Loaded once here, in the root interpreter, before any core starts (and after %ENV is
+    // final: the cores' interpreters are clones of this one).
+    perl::PerlAppSpec spec;
+    spec.app = o.app;
+    spec.app_args = o.app_args;
+    spec.has_eval = o.eval_code.has_value();
+    spec.eval_code = o.eval_code.value_or(std::string());
+    spec.modules = o.modules;
+    spec.libs = o.libs;
+    config.app_factory = perl::make_perl_factory(spec, &error);
+    if (!config.app_factory) {
+      fprintf(stderr, "%s\n", error.c_str());
+      return 1;
+    }
   }
 
   std::vector<int> cpus = allowed_cpus();
@@ -131,8 +154,6 @@ int run_server(const Options& o) {
   config.idle_timeout_ms = uint64_t(o.timeout) * 1000;
   config.shutdown_timeout_ms = uint64_t(o.shutdown_timeout) * 1000;
   config.server_header = "PAGI::Server/" PAGI_VERSION " (pagi-server)";
-
-  if (!o.env_mode.empty()) setenv("PAGI_ENV", o.env_mode.c_str(), 1);
 
   // Signals: blocked here, before any thread exists, so every core inherits the mask and
   // only the signalfd below sees them.

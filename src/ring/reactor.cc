@@ -150,6 +150,12 @@ void Reactor::shutdown(int fd, int how, Handler* h, unsigned op) {
   io_uring_sqe_set_data64(s, pack(h, op));
 }
 
+void Reactor::poll(int fd, unsigned events, Handler* h, unsigned op) {
+  io_uring_sqe* s = sqe();
+  io_uring_prep_poll_add(s, fd, events);
+  io_uring_sqe_set_data64(s, pack(h, op));
+}
+
 void Reactor::close(int fd) {
   io_uring_sqe* s = sqe();
   io_uring_prep_close(s, fd);

@@ -82,6 +82,8 @@ class Reactor {
   void sendmsg(int fd, const msghdr* msg, Handler* h, unsigned op);
   void read(int fd, void* data, size_t len, Handler* h, unsigned op);
   void shutdown(int fd, int how, Handler* h, unsigned op);
+  // One-shot readiness of any fd (poll(2) events; res = revents). Cancel with cancel(h, op).
+  void poll(int fd, unsigned events, Handler* h, unsigned op);
   void close(int fd);                                  // fire and forget
   void cancel_fd(int fd, Handler* h, unsigned op);     // cancels every request on fd
   void cancel(Handler* target, unsigned target_op);    // fire and forget

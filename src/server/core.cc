@@ -117,7 +117,7 @@ void Core::run(int cpu, std::promise<std::string> ready) {
     ready.set_value(error);
     return;
   }
-  app_ = config_.app_factory(index_, config_.cores, &error);
+  app_ = config_.app_factory(index_, config_.cores, *reactor_, &error);
   if (!app_) {
     ready.set_value(error.empty() ? "the app could not be created" : error);
     reactor_.reset();
@@ -236,6 +236,9 @@ void Core::force_close_all() {
     c->close_now();
     c = next;
   }
+  // An app still holding exchanges (e.g. a Perl app awaiting forever) would keep their
+  // connections, and so the core, alive: a host that can, lets go of them now.
+  if (auto* a = dynamic_cast<apps::AbandonableApp*>(app_.get())) a->abandon_all();
   maybe_finish_drain();
 }
 

@@ -59,8 +59,10 @@ TEST(Cli, UnbuiltFeaturesAreRefused) {
   expect_usage_error({"native:hello", "--user", "nobody"}, "--user");
 }
 
-TEST(Cli, PerlAppsAreRefusedUntilTheHostExists) {
-  expect_usage_error({"app.pl"}, "Perl apps are not supported");
+TEST(Cli, MissingPerlAppFileFailsWithTheReferenceMessage) {
+  RunResult r = run_binary({"/nonexistent/app.pl", "--port", "0"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.out.find("App file not found: /nonexistent/app.pl"), std::string::npos) << r.out;
 }
 
 TEST(Cli, UnknownNativeApp) {

@@ -1,0 +1,42 @@
+// Internal to src/perl: the perl.h include (with an explicit interpreter argument everywhere,
+// since every core runs its own interpreter) and what perl_host.cc and perl_app.cc share.
+// Include it after every other header: perl.h defines many short macros.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "pagi/app.h"
+
+#define PERL_NO_GET_CONTEXT
+// perl.h must come after EXTERN.h and before XSUB.h.
+// clang-format off
+#include <EXTERN.h>
+#include <perl.h>
+#include <XSUB.h>
+// clang-format on
+
+namespace pagi::ring {
+class Reactor;
+}
+
+namespace pagi::perl {
+
+// True when `Future` is the pure-Perl Future::PP without debugging or timing: done/pending
+// futures are then built directly as the hashes Future::PP->new would make (saves ~2 µs per
+// future). Decided once in the root interpreter, before any clone exists.
+extern bool g_direct_futures;
+
+// Registers the XS subs of PAGI::Server::Embed in `my_perl` (done in the root before the app
+// loads, so every clone inherits them).
+void register_xs(pTHX);
+
+// Wraps a cloned interpreter (already the current context of this thread) as the core's App.
+// Takes ownership: the interpreter is destroyed with the app, on this thread.
+std::unique_ptr<App> make_perl_app(PerlInterpreter* interp, int core, ring::Reactor& reactor);
+
+// The text of a Perl error value ($@ or a Future failure): stringified without letting an
+// overloaded object's die escape, trailing newline removed.
+std::string error_text(pTHX_ SV* err);
+
+}  // namespace pagi::perl

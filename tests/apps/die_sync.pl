@@ -1,0 +1,8 @@
+# Test app: a plain (not async) sub that dies at once, before returning any Future.
+use strict;
+use warnings;
+
+sub {
+  my ($scope, $receive, $send) = @_;
+  die "synchronous failure\n";
+};

@@ -1,0 +1,9 @@
+# Test app: returns without sending anything (the server answers 500).
+use strict;
+use warnings;
+use Future::AsyncAwait;
+
+async sub {
+  my ($scope, $receive, $send) = @_;
+  return;
+};

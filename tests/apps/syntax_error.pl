@@ -1,0 +1,2 @@
+# Test app file that is broken on purpose: does not compile.
+sub { my ($scope = @_; };
