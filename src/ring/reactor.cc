@@ -118,6 +118,12 @@ void Reactor::accept_multishot(int fd, Handler* h, unsigned op) {
   io_uring_sqe_set_data64(s, pack(h, op));
 }
 
+void Reactor::accept(int fd, Handler* h, unsigned op) {
+  io_uring_sqe* s = sqe();
+  io_uring_prep_accept(s, fd, nullptr, nullptr, SOCK_CLOEXEC);
+  io_uring_sqe_set_data64(s, pack(h, op));
+}
+
 void Reactor::recv_multishot(int fd, Handler* h, unsigned op) {
   io_uring_sqe* s = sqe();
   io_uring_prep_recv_multishot(s, fd, nullptr, 0, 0);

@@ -77,6 +77,7 @@ class Reactor {
 
   // Submissions. They are queued and go to the kernel at the next loop turn.
   void accept_multishot(int fd, Handler* h, unsigned op);
+  void accept(int fd, Handler* h, unsigned op);          // one connection, then re-arm
   void recv_multishot(int fd, Handler* h, unsigned op);  // into the provided buffers
   void send(int fd, const void* data, size_t len, Handler* h, unsigned op);
   void sendmsg(int fd, const msghdr* msg, Handler* h, unsigned op);

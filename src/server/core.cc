@@ -14,17 +14,25 @@
 
 namespace pagi::server {
 
-// Multishot accept on one listener's fd for this core.
+// Accepts on one listener's fd for this core. A socket of its own (TCP, SO_REUSEPORT) is
+// accepted from with multishot. A socket every core shares (unix) is accepted from one
+// connection at a time: a multishot waiter keeps its place at the head of the socket's wait
+// queue and would take every connection, while a re-armed one queues behind the other cores.
 class Core::Acceptor final : public ring::Handler {
  public:
-  Acceptor(Core& core, const Listener& l, int fd) : core_(core), listener_(l), fd_(fd) {
+  Acceptor(Core& core, const Listener& l, int fd)
+      : core_(core), listener_(l), fd_(fd), shared_(l.fds.size() == 1 && core.config().cores > 1) {
     pause_timer_.bind(&Acceptor::on_resume, this);
   }
 
   void arm() {
     if (armed_ || stopped_) return;
     armed_ = true;
-    core_.reactor().accept_multishot(fd_, this, 0);
+    if (shared_) {
+      core_.reactor().accept(fd_, this, 0);
+    } else {
+      core_.reactor().accept_multishot(fd_, this, 0);
+    }
   }
 
   void stop() {
@@ -70,6 +78,7 @@ class Core::Acceptor final : public ring::Handler {
   Core& core_;
   const Listener& listener_;
   int fd_;
+  bool shared_;
   bool armed_ = false;
   bool stopped_ = false;
   bool paused_logged_ = false;
