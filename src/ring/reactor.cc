@@ -150,6 +150,13 @@ void Reactor::read(int fd, void* data, size_t len, Handler* h, unsigned op) {
   io_uring_sqe_set_data64(s, pack(h, op));
 }
 
+void Reactor::write(int fd, const void* data, size_t len, Handler* h, unsigned op) {
+  io_uring_sqe* s = sqe();
+  // Offset -1: the file position, which O_APPEND files and pipes need.
+  io_uring_prep_write(s, fd, data, unsigned(len), uint64_t(-1));
+  io_uring_sqe_set_data64(s, pack(h, op));
+}
+
 void Reactor::shutdown(int fd, int how, Handler* h, unsigned op) {
   io_uring_sqe* s = sqe();
   io_uring_prep_shutdown(s, fd, how);

@@ -82,6 +82,7 @@ class Reactor {
   void send(int fd, const void* data, size_t len, Handler* h, unsigned op);
   void sendmsg(int fd, const msghdr* msg, Handler* h, unsigned op);
   void read(int fd, void* data, size_t len, Handler* h, unsigned op);
+  void write(int fd, const void* data, size_t len, Handler* h, unsigned op);  // at file position
   void shutdown(int fd, int how, Handler* h, unsigned op);
   // One-shot readiness of any fd (poll(2) events; res = revents). Cancel with cancel(h, op).
   void poll(int fd, unsigned events, Handler* h, unsigned op);
