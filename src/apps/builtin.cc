@@ -63,8 +63,6 @@ class EchoApp final : public App {
   void on_writable(Exchange& ex) override { pump(ex); }
 
  private:
-  static constexpr uintptr_t kBlocked = 1;
-
   static std::string_view format(const Endpoint& e, char* buf, size_t size) {
     int n = e.port >= 0 ? snprintf(buf, size, "%.*s:%d", int(e.host.size()), e.host.data(), e.port)
                         : snprintf(buf, size, "%.*s", int(e.host.size()), e.host.data());
