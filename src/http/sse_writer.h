@@ -1,0 +1,46 @@
+// Server-Sent Events wire format (PAGI.md §3.5, the reference's exact bytes): one event per
+// sse.send, comments, keepalive comments. Appends to a caller's buffer (a reused std::string
+// or the connection's OutputQueue), so framing an event allocates nothing.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/buffer_pool.h"
+
+namespace pagi::http::sse {
+
+struct Event {
+  std::string_view data;   // split into one `data:` line per line (\r\n, \n or \r)
+  std::string_view event;  // `event:` line when not empty
+  std::string_view id;     // `id:` line when not empty
+  int64_t retry = -1;      // `retry:` line when ≥ 0
+};
+
+// nullptr if the event can be sent; else the message the send fails with (CR or LF in
+// `event` or `id`).
+const char* check_event(const Event& ev);
+
+// Exact number of bytes write_event produces (H1 writes it as one chunk: the size goes
+// first).
+size_t event_size(const Event& ev);
+// `event: E\n` + `data: LINE\n`... + `id: I\n` + `retry: N\n` + `\n`. Empty data gives no
+// data line, as the reference. Call check_event first.
+void write_event(std::string& out, const Event& ev);
+void write_event(OutputQueue& out, const Event& ev);
+
+// sse.comment: each line prefixed with ':' unless it already starts with one, then a blank
+// line.
+size_t comment_size(std::string_view comment);
+void write_comment(std::string& out, std::string_view comment);
+void write_comment(OutputQueue& out, std::string_view comment);
+
+// sse.keepalive's periodic comment: `:<comment>\n\n`, bare `:\n\n` when empty. Line breaks
+// inside the comment start new ':' lines, so it can never inject a field.
+size_t keepalive_size(std::string_view comment);
+void write_keepalive(std::string& out, std::string_view comment);
+void write_keepalive(OutputQueue& out, std::string_view comment);
+
+}  // namespace pagi::http::sse
