@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <iterator>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -31,10 +32,25 @@ int free_port() {
   return ntohs(a.sin_port);
 }
 
+void replace_all(std::string& s, const std::string& from, const std::string& to) {
+  size_t n = 0;
+  for (size_t p = 0; (p = s.find(from, p)) != std::string::npos; p += to.size(), ++n) {
+    s.replace(p, from.size(), to);
+  }
+  EXPECT_GT(n, 0u) << "the nginx recipe no longer contains: " << from;
+}
+
 class Nginx {
  public:
   Nginx(const TempDir& dir, const std::string& socket_path) : dir_(dir) {
     port_ = free_port();
+    // The site is the recipe users are given (doc/deploy/nginx-site.conf), with this test's
+    // port and socket path in place of the ones it names.
+    std::ifstream recipe(source_dir() + "/doc/deploy/nginx-site.conf");
+    std::string site((std::istreambuf_iterator<char>(recipe)), std::istreambuf_iterator<char>());
+    replace_all(site, "unix:/run/app/pagi.sock", "unix:" + socket_path);
+    replace_all(site, "listen 80;", "listen 127.0.0.1:" + std::to_string(port_) + ";");
+    std::ofstream(dir.file("site.conf")) << site;
     std::ofstream conf(dir.file("nginx.conf"));
     conf << "worker_processes 1;\n"
          << "daemon off;\n"
@@ -49,16 +65,7 @@ class Nginx {
          << "  fastcgi_temp_path " << dir.file("fcgi") << ";\n"
          << "  uwsgi_temp_path " << dir.file("uwsgi") << ";\n"
          << "  scgi_temp_path " << dir.file("scgi") << ";\n"
-         << "  upstream pagi { server unix:" << socket_path << "; keepalive 64; }\n"
-         << "  server {\n"
-         << "    listen 127.0.0.1:" << port_ << ";\n"
-         << "    client_max_body_size 0;\n"
-         << "    location / {\n"
-         << "      proxy_pass http://pagi;\n"
-         << "      proxy_http_version 1.1;\n"
-         << "      proxy_set_header Connection \"\";\n"
-         << "    }\n"
-         << "  }\n"
+         << "  include " << dir.file("site.conf") << ";\n"
          << "}\n";
     conf.close();
     pid_ = fork();
