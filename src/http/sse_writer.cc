@@ -7,23 +7,21 @@
 namespace pagi::http::sse {
 namespace {
 
-// Calls f(line) for each line of `text` split on \r\n, \n or \r, the way the reference's
-// Perl `split /\r\n|\n|\r/` does: trailing empty lines are dropped (so "a\n" is one line
-// and "" or "\n" none), inner and leading ones kept.
+// Calls f(line) for each line of `text` split on \r\n, \n or \r exactly as the reference's
+// Perl `split /\r?\n|\r/, $text, -1` does: every field is kept, trailing empty ones too
+// ("a\n" is "a" and ""), but an empty text has no lines at all.
 template <typename F>
 void for_each_line(std::string_view text, F&& f) {
-  size_t n = text.size();
-  while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r')) --n;
-  if (n == 0) return;
+  if (text.empty()) return;
   size_t start = 0;
-  for (size_t i = 0; i < n; ++i) {
+  for (size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
     if (c != '\n' && c != '\r') continue;
     f(text.substr(start, i - start));
-    if (c == '\r' && text[i + 1] == '\n') ++i;  // i + 1 < n: text[n - 1] is no break
+    if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
     start = i + 1;
   }
-  f(text.substr(start, n - start));
+  f(text.substr(start));
 }
 
 bool has_line_break(std::string_view s) {
@@ -92,29 +90,29 @@ void put_event(Out& out, const Event& ev) {
   put(out, "\n");
 }
 
+// A comment: each line gets a ':' unless it has one (the reference's rule). An empty comment
+// is just the blank line, as the reference writes it; an empty keepalive is ":\n\n".
 template <typename Out>
-void put_comment(Out& out, std::string_view comment, bool always_prefix) {
+void put_comment(Out& out, std::string_view comment, bool keepalive) {
   bool any = false;
   for_each_line(comment, [&](std::string_view line) {
-    if (always_prefix || line.empty() || line.front() != ':') put(out, ":");
+    if (line.empty() || line.front() != ':') put(out, ":");
     put(out, line);
     put(out, "\n");
     any = true;
-    always_prefix = false;
   });
-  if (!any) put(out, ":\n");
+  if (!any && keepalive) put(out, ":\n");
   put(out, "\n");
 }
 
-size_t comment_bytes(std::string_view comment, bool always_prefix) {
+size_t comment_bytes(std::string_view comment, bool keepalive) {
   size_t n = 0;
   bool any = false;
   for_each_line(comment, [&](std::string_view line) {
-    n += (always_prefix || line.empty() || line.front() != ':') + line.size() + 1;
+    n += (line.empty() || line.front() != ':') + line.size() + 1;
     any = true;
-    always_prefix = false;
   });
-  if (!any) n += 2;
+  if (!any && keepalive) n += 2;
   return n + 1;
 }
 

@@ -13,7 +13,8 @@
 namespace pagi::http::sse {
 
 struct Event {
-  std::string_view data;   // split into one `data:` line per line (\r\n, \n or \r)
+  std::string_view data;   // one `data:` line per line (\r\n, \n or \r; a trailing break
+                           // gives a last empty line, as the reference's split(..., -1))
   std::string_view event;  // `event:` line when not empty
   std::string_view id;     // `id:` line when not empty
   int64_t retry = -1;      // `retry:` line when ≥ 0
@@ -32,13 +33,13 @@ void write_event(std::string& out, const Event& ev);
 void write_event(OutputQueue& out, const Event& ev);
 
 // sse.comment: each line prefixed with ':' unless it already starts with one, then a blank
-// line.
+// line (an empty comment is the blank line alone, as the reference writes it).
 size_t comment_size(std::string_view comment);
 void write_comment(std::string& out, std::string_view comment);
 void write_comment(OutputQueue& out, std::string_view comment);
 
-// sse.keepalive's periodic comment: `:<comment>\n\n`, bare `:\n\n` when empty. Line breaks
-// inside the comment start new ':' lines, so it can never inject a field.
+// sse.keepalive's periodic comment: `:<comment>\n\n` (no second ':' if it has one), bare
+// `:\n\n` when empty. Line breaks inside start new ':' lines, so it cannot inject a field.
 size_t keepalive_size(std::string_view comment);
 void write_keepalive(std::string& out, std::string_view comment);
 void write_keepalive(OutputQueue& out, std::string_view comment);

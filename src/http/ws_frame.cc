@@ -40,7 +40,8 @@ void append_close(Out& out, uint16_t code, std::string_view reason) {
   char payload[125];
   payload[0] = char(code >> 8);
   payload[1] = char(code & 0xFF);
-  std::memcpy(payload + 2, reason.data(), reason.size());
+  // An empty view may have a null data(): memcpy must not see it, even for 0 bytes.
+  if (!reason.empty()) std::memcpy(payload + 2, reason.data(), reason.size());
   append_frame(out, Opcode::kClose, std::string_view(payload, 2 + reason.size()), true, false);
 }
 

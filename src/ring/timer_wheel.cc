@@ -50,6 +50,7 @@ void TimerWheel::arm(Timer& t, uint64_t delay_ms) {
   uint64_t tick = (deadline + kTickMs - 1) / kTickMs;
   if (tick <= tick_) tick = tick_ + 1;
   t.deadline_ = tick * kTickMs;
+  if (t.deadline_ < earliest_) earliest_ = t.deadline_;
   link(t);
 }
 
@@ -86,6 +87,16 @@ void TimerWheel::advance(uint64_t now_ms) {
 
 int64_t TimerWheel::next_timeout_ms(uint64_t now_ms) const {
   if (count_ == 0) return -1;
+  // earliest_ is a lower bound of every armed deadline (cancelling only raises the true
+  // minimum), so until it passes there is nothing to scan: the loop asks every turn, and a
+  // scan of the slots is what it would otherwise pay, all of them when timers are far away.
+  if (earliest_ > now_ms) return int64_t(earliest_ - now_ms);
+  int64_t wait = scan(now_ms);
+  earliest_ = now_ms + uint64_t(wait);
+  return wait;
+}
+
+int64_t TimerWheel::scan(uint64_t now_ms) const {
   uint64_t base = now_ms / kTickMs;
   for (uint64_t i = 1; i <= kSlots; ++i) {
     uint64_t tick = base + i;

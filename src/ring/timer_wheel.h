@@ -54,7 +54,9 @@ class TimerWheel {
   // Fires every timer due at `now_ms`. Callbacks may arm and cancel timers.
   void advance(uint64_t now_ms);
 
-  // Milliseconds until the earliest timer may be due, or -1 if none is armed.
+  // Milliseconds until the earliest timer may be due, or -1 if none is armed. After a cancel
+  // this may be shorter than the true wait (the loop then wakes once with nothing due and
+  // asks again): cancelling is frequent, and re-scanning on each one is what this avoids.
   int64_t next_timeout_ms(uint64_t now_ms) const;
 
   size_t size() const { return count_; }
@@ -63,11 +65,13 @@ class TimerWheel {
  private:
   void link(Timer& t);
   void unlink(Timer& t);
+  int64_t scan(uint64_t now_ms) const;
 
   Timer* slots_[kSlots] = {};
   uint64_t now_;
   uint64_t tick_;  // last tick processed
   size_t count_ = 0;
+  mutable uint64_t earliest_ = UINT64_MAX;  // ≤ every armed deadline (see next_timeout_ms)
 };
 
 }  // namespace pagi::ring

@@ -58,10 +58,11 @@ TEST(SseWriter, EmptyLinesInsideAndAtTheStartAreKept) {
   EXPECT_EQ(ev(E("\nb")), "data: \ndata: b\n\n");
 }
 
-TEST(SseWriter, TrailingBreaksAddNoLinesLikePerlSplit) {
-  EXPECT_EQ(ev(E("a\n")), "data: a\n\n");
-  EXPECT_EQ(ev(E("a\r\n\r\n")), "data: a\n\n");
-  EXPECT_EQ(ev(E("\n")), "\n");
+TEST(SseWriter, TrailingBreaksKeepTheirEmptyLinesLikeTheReference) {
+  // The reference splits with `split /\r?\n|\r/, $data, -1`: trailing empty fields stay.
+  EXPECT_EQ(ev(E("a\n")), "data: a\ndata: \n\n");
+  EXPECT_EQ(ev(E("a\r\n\r\n")), "data: a\ndata: \ndata: \n\n");
+  EXPECT_EQ(ev(E("\n")), "data: \ndata: \n\n");
 }
 
 TEST(SseWriter, EmptyDataWritesNoDataLine) {
@@ -96,14 +97,14 @@ TEST(SseWriter, CommentLinesArePrefixedUnlessAlready) {
   EXPECT_EQ(comment("keepalive"), ":keepalive\n\n");
   EXPECT_EQ(comment(":already"), ":already\n\n");
   EXPECT_EQ(comment("one\ntwo\r\n:three\rfour"), ":one\n:two\n:three\n:four\n\n");
-  EXPECT_EQ(comment(""), ":\n\n");
+  EXPECT_EQ(comment(""), "\n");  // the reference writes just the blank line
   EXPECT_EQ(comment("a\n\nb"), ":a\n:\n:b\n\n");
 }
 
 TEST(SseWriter, KeepaliveComment) {
   EXPECT_EQ(keepalive(""), ":\n\n");
   EXPECT_EQ(keepalive("ping"), ":ping\n\n");
-  EXPECT_EQ(keepalive(":x"), "::x\n\n");
+  EXPECT_EQ(keepalive(":x"), ":x\n\n");
   EXPECT_EQ(keepalive("a\ndata: injected"), ":a\n:data: injected\n\n");
 }
 
