@@ -10,7 +10,8 @@
 
 namespace pagi {
 
-inline constexpr int kAbiVersion = 1;
+// 2: App::start/stop/on_end, Exchange::fail and the watermarks (vtable layout changed).
+inline constexpr int kAbiVersion = 2;
 
 enum class ScopeType : uint8_t { kHttp, kWebSocket, kSse };
 
@@ -83,9 +84,23 @@ class Exchange {
   virtual SendResult send_body(std::string_view body, bool more) = 0;
   // http.response.trailers; completes the response.
   virtual SendResult send_trailers(std::span<const Header> trailers) = 0;
+  // Before the first body: the whole body will be `length` bytes sent in several send_body
+  // calls (a file), so the head gets a Content-Length instead of chunked framing. Ignored
+  // once a body was sent, when the app set Content-Length, or with trailers.
+  virtual void announce_body_length(uint64_t length) = 0;
 
   // Bytes accepted by send but not yet written to the socket.
   virtual size_t buffered_amount() const = 0;
+
+  // A response head was taken (send_start succeeded, or the server answered for the app), and
+  // the response's last byte was (final body, trailers).
+  virtual bool response_started() const = 0;
+  virtual bool response_complete() const = 0;
+
+  // The output thresholds: a send at or above `high` returns kBlocked; App::on_writable comes
+  // once the output falls below `low` (PAGI.md §2.8).
+  virtual size_t high_watermark() const = 0;
+  virtual size_t low_watermark() const = 0;
 
   // Message of the last kInvalid result.
   virtual std::string_view error() const = 0;
@@ -93,14 +108,41 @@ class Exchange {
   // The app is done with this scope (its PAGI future resolved). failed=true is an app error:
   // the server answers 500 if nothing was sent yet, else closes the connection. Until this
   // call the exchange stays valid even if the client is gone (sends then return kClosed and
-  // receive yields kHttpDisconnect); after it the app must not touch the exchange again.
+  // receive yields kHttpDisconnect); after it the app must not touch the exchange again
+  // (except app_data in App::on_end).
   virtual void finish(bool failed = false) = 0;
+  // finish(true) with the app's error message, logged as `PAGI application error: MESSAGE`.
+  virtual void fail(std::string_view message) = 0;
 
-  // Free for the app: per-request state it wants back in the callbacks below.
+  // Free for the app: per-request state it wants back in the callbacks below. Untouched by
+  // the server from on_request until App::on_end has returned.
   void* app_data = nullptr;
 
  protected:
   ~Exchange() = default;
+};
+
+// How an exchange ended (App::on_end).
+struct ExchangeEnd {
+  // "" when the app finished cleanly and its whole response was queued for the client; else a
+  // PAGI disconnect reason (PAGI.md §2.7): client_closed, write_error, server_shutdown,
+  // server_error (the app failed or left its response unfinished), body_too_large,
+  // protocol_error.
+  std::string_view reason;
+  bool response_started = false;   // a response head was sent (the app's, or the server's 500)
+  bool response_complete = false;  // the final body or trailers were sent (or a whole 500)
+};
+
+// Reports the outcome of App::start / App::stop. Call done() once, on the core's thread,
+// either inside start()/stop() or later from a callback of the core's loop.
+class LifecycleDone {
+ public:
+  // ok=false: start-up failed (the server does not serve; `message` says why), or stop
+  // failed (logged, the server stops anyway).
+  virtual void done(bool ok, std::string_view message = {}) = 0;
+
+ protected:
+  ~LifecycleDone() = default;
 };
 
 // An application instance. The server creates one per core (no locking needed inside) and
@@ -108,12 +150,24 @@ class Exchange {
 class App {
  public:
   virtual ~App() = default;
+  // Start-up (PAGI lifespan), before the core accepts any connection: the core serves once
+  // `done` reports ok, and the whole server stops if it reports a failure. The core's loop
+  // runs meanwhile (timers and I/O of the app work). Default: ready at once.
+  virtual void start(LifecycleDone& done) { done.done(true); }
+  // Graceful stop, after the core's connections are closed; bounded by the shutdown timeout
+  // (after it the core stops without waiting). Default: done at once.
+  virtual void stop(LifecycleDone& done) { done.done(true); }
   // A new scope. The app may answer at once or keep the exchange and answer later.
   virtual void on_request(Exchange& ex) = 0;
   // A receive() that returned false now has an event.
   virtual void on_receive_ready(Exchange&) {}
   // Output fell below the low watermark after a kBlocked send.
   virtual void on_writable(Exchange&) {}
+  // Exactly once per exchange, when its outcome is known: at a disconnect (possibly while the
+  // app still holds the exchange; receive() then yields kHttpDisconnect) or once the app has
+  // finished and the response is complete (then after finish()). Only app_data may be used
+  // after finish(): this is where the app lets go of it.
+  virtual void on_end(Exchange&, const ExchangeEnd&) {}
 };
 
 // What a shared-object app gets when it is created.

@@ -155,9 +155,9 @@ constexpr Flag kFlags[] = {
      "SSE idle timeout; 0 = none"},
     {Id::kHeartbeatTimeout, "heartbeat-timeout", 0, "SECS", S::kTimeouts, St::kLater,
      "stuck-worker timeout; 0 = off"},
-    {Id::kLifespanStartupTimeout, "lifespan-startup-timeout", 0, "SECS", S::kTimeouts, St::kLater,
+    {Id::kLifespanStartupTimeout, "lifespan-startup-timeout", 0, "SECS", S::kTimeouts, St::kBuilt,
      "lifespan startup wait; 0 = forever"},
-    {Id::kLifespan, "lifespan", 0, "MODE", S::kTimeouts, St::kLater, "auto, on or off"},
+    {Id::kLifespan, "lifespan", 0, "MODE", S::kTimeouts, St::kBuilt, "auto, on or off"},
 
     {Id::kLogLevel, "log-level", 0, "LEVEL", S::kLogging, St::kBuilt, "debug, info, warn or error"},
     {Id::kQuiet, "quiet", 'q', "", S::kLogging, St::kBuilt, "log errors only (no banner)"},

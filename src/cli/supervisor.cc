@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <future>
 #include <memory>
 #include <string>
 #include <vector>
@@ -68,9 +69,6 @@ std::string refuse_unbuilt(const Options& o) {
       {o.access_log.has_value(), "--access-log", "not supported yet (no access log yet)"},
       {o.access_log_format != d.access_log_format, "--access-log-format",
        "not supported yet (no access log yet)"},
-      {o.lifespan != d.lifespan, "--lifespan", "not supported yet (no lifespan scope yet)"},
-      {o.lifespan_startup_timeout != d.lifespan_startup_timeout, "--lifespan-startup-timeout",
-       "not supported yet (no lifespan scope yet)"},
   };
   for (const Check& c : checks) {
     if (c.set) return std::string(c.flag) + " is " + c.why;
@@ -130,6 +128,10 @@ int run_server(const Options& o) {
     spec.eval_code = o.eval_code.value_or(std::string());
     spec.modules = o.modules;
     spec.libs = o.libs;
+    spec.lifespan = o.lifespan == LifespanMode::kOff  ? perl::LifespanMode::kOff
+                    : o.lifespan == LifespanMode::kOn ? perl::LifespanMode::kOn
+                                                      : perl::LifespanMode::kAuto;
+    spec.lifespan_startup_timeout = o.lifespan_startup_timeout;
     config.app_factory = perl::make_perl_factory(spec, &error);
     if (!config.app_factory) {
       fprintf(stderr, "%s\n", error.c_str());
@@ -185,18 +187,28 @@ int run_server(const Options& o) {
     config.listeners.push_back(std::move(l));
   }
 
+  // Every core starts at once and runs its app's start-up (PAGI lifespan) on its own loop;
+  // the server serves only if all of them succeed. A core that failed has stopped itself.
   std::vector<std::unique_ptr<server::Core>> core_list;
-  bool failed = false;
+  std::vector<std::future<server::StartResult>> starts;
   for (int i = 0; i < cores; ++i) {
     core_list.push_back(std::make_unique<server::Core>(i, config));
-    std::string why = core_list.back()->start(cpus[size_t(i) % cpus.size()]).get();
-    if (!why.empty()) {
-      fprintf(stderr, "pagi-server: core %d failed to start: %s\n", i, why.c_str());
-      core_list.back()->join();
-      core_list.pop_back();
-      failed = true;
-      break;
+    starts.push_back(core_list.back()->start(cpus[size_t(i) % cpus.size()]));
+  }
+  bool failed = false;
+  for (int i = 0; i < cores; ++i) {
+    server::StartResult r = starts[size_t(i)].get();
+    if (r.error.empty() && !r.app_failed) continue;
+    if (!failed) {
+      // The reference logs this and dies with "Lifespan startup failed: MSG" (PAGI.md §3.6).
+      if (r.app_failed) {
+        LOG_ERROR("PAGI Server startup failed: %s", r.error.c_str());
+        fprintf(stderr, "Lifespan startup failed: %s\n", r.error.c_str());
+      } else {
+        fprintf(stderr, "pagi-server: core %d failed to start: %s\n", i, r.error.c_str());
+      }
     }
+    failed = true;
   }
   if (failed) {
     for (auto& c : core_list) c->drain();

@@ -22,6 +22,8 @@ bool status_has_body(int status) {
 H1Connection::H1Connection(H1Context& ctx, Transport& transport)
     : ctx_(ctx), transport_(transport), parser_(ctx.limits), out_(ctx.blocks) {}
 
+// No on_end from here: the server destroys a connection only once its app let go of the
+// exchange, and the pump has reported the end by then (finish always leaves an end due).
 H1Connection::~H1Connection() { release_head(); }
 
 void H1Connection::release_head() {
@@ -54,10 +56,13 @@ void H1Connection::on_input(std::string_view bytes) {
 
 void H1Connection::on_input_eof() {
   input_eof_ = true;
+  // The client left before its response was complete (PAGI.md §2.7: EOF is client_closed).
+  if (exchange_open_ && response_ != Response::kComplete) disconnect("client_closed");
   request_pump();
 }
 
-void H1Connection::on_transport_error() {
+void H1Connection::on_transport_error(const char* reason) {
+  if (exchange_open_ && !client_gone_) disconnect(reason);
   client_gone_ = true;
   input_eof_ = true;
   close_after_flush_ = true;
@@ -123,6 +128,10 @@ void H1Connection::pump() {
   in_pump_ = true;
   do {
     repump_ = false;
+    if (exchange_open_ && !end_reported_ &&
+        (end_reason_ != nullptr || (app_finished_ && response_ == Response::kComplete))) {
+      report_end();  // before the http.disconnect below reaches a waiting receive
+    }
     if (exchange_open_ && exchange_done()) end_exchange();
     if (pause_ == Pause::kBody && body_queued_.size() < kBodyQueueLimit) {
       pause_ = Pause::kNone;
@@ -242,8 +251,13 @@ void H1Connection::start_exchange(RequestHead& head) {
   status_ = 0;
   facts_ = HeaderFacts{};
   cl_remaining_ = 0;
+  announced_length_ = -1;
   held_ = 0;
   error_ = {};
+  end_reported_ = false;
+  resp_started_ = false;
+  resp_complete_ = false;
+  end_reason_ = nullptr;
   app_data = nullptr;
   body_queued_.clear();
 
@@ -270,7 +284,22 @@ bool H1Connection::exchange_done() const {
   return head_ != nullptr && head_->expect_continue() && !continue_sent_;
 }
 
+void H1Connection::disconnect(const char* reason) {
+  if (end_reason_ == nullptr) end_reason_ = reason;
+}
+
+void H1Connection::report_end() {
+  if (end_reported_) return;
+  end_reported_ = true;
+  ExchangeEnd end;
+  if (end_reason_ != nullptr) end.reason = end_reason_;
+  end.response_started = resp_started_;
+  end.response_complete = resp_complete_;
+  ctx_.app->on_end(*this, end);
+}
+
 void H1Connection::end_exchange() {
+  report_end();
   exchange_open_ = false;
   if (!message_complete_ || !keep_alive_ || shutting_down_ || input_eof_) {
     close_after_flush_ = true;
@@ -297,6 +326,11 @@ void H1Connection::finish_impl(bool failed, std::string_view message) {
   wants_receive_ = false;
   wants_writable_ = false;
   if (failed) ++ctx_.app_errors;
+  // A failed app, or one that left no or half a response, ends abnormally (server_error);
+  // an app that started a response and returned gets it completed with an empty body.
+  if (failed || response_ == Response::kNone || response_ == Response::kBody) {
+    disconnect("server_error");
+  }
   if (client_gone_) {
     // Nobody to answer and nothing to log as an error (PAGI.md §3.7).
     response_ = Response::kComplete;
@@ -334,6 +368,8 @@ void H1Connection::backstop_500() {
   }
   write_error_response(out_, 500, "Internal Server Error", ctx_.date->get(), ctx_.server_header);
   response_ = Response::kComplete;
+  resp_started_ = true;
+  resp_complete_ = true;
   keep_alive_ = false;
   close_after_flush_ = true;
   output_grew();
@@ -359,6 +395,7 @@ void H1Connection::bad_request(int status, std::string_view message) {
   }
   // The app, if any, sees its client gone; its later sends are dropped.
   if (exchange_open_) {
+    disconnect(status == 413 ? "body_too_large" : "protocol_error");
     response_ = Response::kComplete;
     input_eof_ = true;
     if (wants_receive_) repump_ = true;
@@ -473,12 +510,17 @@ SendResult H1Connection::send_start(int status, std::span<const Header> headers,
   // Held back until the framing is known (first body), so a failing app can still get a 500.
   held_ = out_.size() - before;
   response_ = Response::kHeadOpen;
+  resp_started_ = true;
   return send_result();
 }
 
 void H1Connection::close_head(bool final_body, size_t body_len) {
   int minor = head_ != nullptr ? head_->version_minor() : 1;
   bool chunk_for_trailers = trailers_expected_ && minor == 1;
+  if (announced_length_ >= 0 && !facts_.has_content_length && !chunk_for_trailers) {
+    final_body = true;  // a file: its whole length is known before its first piece
+    body_len = size_t(announced_length_);
+  }
   if (is_head_request_ || !status_has_body(status_)) {
     framing_ = Framing::kNone;
     // A HEAD response announces the length the GET would have had, when it is known.
@@ -580,6 +622,7 @@ void H1Connection::complete_response(std::span<const Header> trailers) {
   }
   if (framing_ == Framing::kUntilClose) close_after_flush_ = true;
   response_ = Response::kComplete;
+  resp_complete_ = true;
   if (wants_receive_) request_pump();
   if (app_finished_ || message_complete_) request_pump();
 }

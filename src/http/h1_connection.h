@@ -63,7 +63,9 @@ class H1Connection final : public Exchange, private ParserHandler {
   // --- socket side -----------------------------------------------------------------------
   void on_input(std::string_view bytes);
   void on_input_eof();       // the peer will send nothing more (FIN)
-  void on_transport_error(); // the socket is dead: nothing more goes out either
+  // The socket is dead: nothing more goes out either. `reason` is what an exchange in progress
+  // reports to the app (a PAGI disconnect reason, a string literal).
+  void on_transport_error(const char* reason = "client_closed");
   // The transport wrote `n` bytes from the front of output().
   void on_sent(size_t n);
   // The turn-end callback asked for with Transport::schedule().
@@ -94,12 +96,15 @@ class H1Connection final : public Exchange, private ParserHandler {
   SendResult send_start(int status, std::span<const Header> headers, bool trailers) override;
   SendResult send_body(std::string_view body, bool more) override;
   SendResult send_trailers(std::span<const Header> trailers) override;
+  void announce_body_length(uint64_t length) override { announced_length_ = int64_t(length); }
   size_t buffered_amount() const override { return client_gone_ ? 0 : out_.size(); }
+  bool response_started() const override { return resp_started_; }
+  bool response_complete() const override { return resp_complete_; }
+  size_t high_watermark() const override { return ctx_.high_watermark; }
+  size_t low_watermark() const override { return ctx_.low_watermark; }
   std::string_view error() const override { return error_; }
   void finish(bool failed) override;
-
-  // Finish with an error message for the log (`PAGI application error: MSG`).
-  void fail(std::string_view message);
+  void fail(std::string_view message) override;
 
  private:
   enum class Response : uint8_t { kNone, kHeadOpen, kBody, kComplete };
@@ -130,6 +135,8 @@ class H1Connection final : public Exchange, private ParserHandler {
   void finish_impl(bool failed, std::string_view message);
   size_t pending_bytes() const { return pending_in_.size() - pending_off_; }
   void update_reading();
+  void disconnect(const char* reason);
+  void report_end();
 
   H1Context& ctx_;
   Transport& transport_;
@@ -162,8 +169,15 @@ class H1Connection final : public Exchange, private ParserHandler {
   int status_ = 0;
   HeaderFacts facts_;
   uint64_t cl_remaining_ = 0;      // for Framing::kContentLength
+  int64_t announced_length_ = -1;  // announce_body_length, -1: none
   size_t held_ = 0;                // bytes of an open head at the end of out_
   std::string_view error_;
+  // The exchange's outcome for App::on_end: reported once, from the pump (never from inside
+  // a call the app makes), or when the exchange is wound up at the latest.
+  bool end_reported_ = true;
+  bool resp_started_ = false;
+  bool resp_complete_ = false;
+  const char* end_reason_ = nullptr;  // a disconnect reason; null: none (yet)
 
   // Connection state.
   bool client_gone_ = false;  // transport error: nothing more can be written

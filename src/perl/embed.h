@@ -7,6 +7,7 @@
 #include <string>
 
 #include "pagi/app.h"
+#include "perl/perl_host.h"
 
 #define PERL_NO_GET_CONTEXT
 // perl.h must come after EXTERN.h and before XSUB.h.
@@ -31,9 +32,15 @@ extern bool g_direct_futures;
 // loads, so every clone inherits them).
 void register_xs(pTHX);
 
+struct LifespanConfig {
+  LifespanMode mode = LifespanMode::kAuto;
+  int startup_timeout = 30;  // seconds; 0 = none
+};
+
 // Wraps a cloned interpreter (already the current context of this thread) as the core's App.
 // Takes ownership: the interpreter is destroyed with the app, on this thread.
-std::unique_ptr<App> make_perl_app(PerlInterpreter* interp, int core, ring::Reactor& reactor);
+std::unique_ptr<App> make_perl_app(PerlInterpreter* interp, int core, int cores,
+                                   const LifespanConfig& lifespan, ring::Reactor& reactor);
 
 // The text of a Perl error value ($@ or a Future failure): stringified without letting an
 // overloaded object's die escape, trailing newline removed.

@@ -145,6 +145,121 @@ sub waitpid {
                       'pagi-server');
 }
 
+# The lifespan scope of one core (PAGI.md §2.6, §3.6), run on the core's loop. Outcomes go
+# back to the host with _lifespan_report(PHASE, OK, MESSAGE): exactly one for 'startup', and
+# one for 'shutdown' once asked for.
+package PAGI::Server::Lifespan;
+use Scalar::Util ();
+
+our %STATE;    # the core's lifespan state: request scopes get a shallow copy
+our $CURRENT;  # this core's lifespan, once started
+
+sub startup {
+  my ($class, $app, $mode, $timeout, $is_worker, $worker_num) = @_;
+  my $self = bless { queue => [{ type => 'lifespan.startup' }], mode => $mode,
+                     supported => 1 }, $class;
+  $CURRENT = $self;
+  my $scope = {
+    type  => 'lifespan',
+    pagi  => { version => '0.3', spec_version => '0.3', is_worker => $is_worker,
+               worker_num => $worker_num },
+    state => \%STATE,
+  };
+  my $receive = sub { $self->_receive };
+  my $send = sub { $self->_send(@_) };
+  if ($timeout > 0) {
+    $self->{timer} = Future::IO->sleep($timeout)->on_done(sub {
+      $self->_startup_result(0, "Lifespan startup timed out after ${timeout}s");
+    });
+  }
+  my $f = eval { $app->($scope, $receive, $send) };
+  if ($@) {
+    $self->_app_ended($@);
+  } elsif (Scalar::Util::blessed($f) && $f->isa('Future')) {
+    $self->{app_future} = $f;
+    $f->on_ready(sub {
+      my $err = $f->is_cancelled ? "the lifespan Future was cancelled\n"
+              : $f->is_failed ? ($f->failure)[0] // 'failed' : undef;
+      $self->_app_ended($err);
+    });
+  } else {
+    $self->_app_ended(undef);
+  }
+  return;
+}
+
+sub shutdown {
+  my ($self) = @_;
+  # Declined, or the app's lifespan task has ended: nobody would answer.
+  return $self->_shutdown_result(1, '') if !$self->{supported} || $self->{ended};
+  $self->{shutting_down} = 1;
+  $self->_push({ type => 'lifespan.shutdown' });
+  return;
+}
+
+sub _push {
+  my ($self, $event) = @_;
+  if (my $w = delete $self->{waiting}) { $w->done($event) } else { push @{ $self->{queue} }, $event }
+}
+
+sub _receive {
+  my ($self) = @_;
+  return Future->done(shift @{ $self->{queue} }) if @{ $self->{queue} };
+  return $self->{waiting} //= Future->new;
+}
+
+sub _send {
+  my ($self, $event) = @_;
+  return Future->fail("send requires an event hash reference\n") unless ref $event eq 'HASH';
+  my $type = $event->{type} // '';
+  if ($type eq 'lifespan.startup.complete') { $self->_startup_result(1, '') }
+  elsif ($type eq 'lifespan.startup.failed') { $self->_startup_result(0, $event->{message} // '') }
+  elsif ($type eq 'lifespan.shutdown.complete') { $self->_shutdown_result(1, '') }
+  elsif ($type eq 'lifespan.shutdown.failed') {
+    $self->_shutdown_result(0, $event->{message} // '');
+  }
+  return Future->done;
+}
+
+sub _startup_result {
+  my ($self, $ok, $message) = @_;
+  return if $self->{started}++;
+  if (my $t = delete $self->{timer}) { $t->cancel unless $t->is_ready }
+  PAGI::Server::Embed::_lifespan_report('startup', $ok, $message);
+}
+
+sub _shutdown_result {
+  my ($self, $ok, $message) = @_;
+  return if $self->{stopped}++;
+  PAGI::Server::Embed::_lifespan_report('shutdown', $ok, $message);
+}
+
+# The app's lifespan call ended (returned, died or its Future resolved).
+sub _app_ended {
+  my ($self, $err) = @_;
+  $self->{ended} = 1;
+  if (defined $err) { $err = PAGI::Server::Embed::_errstr($err); $err =~ s/\s+\z// }
+  if (!$self->{started}) {
+    # Returned or died without startup.complete/failed: a decline.
+    if ($self->{mode} eq 'on') {
+      my $why = defined $err ? "the application raised: $err"
+                             : "the application returned without signalling startup";
+      return $self->_startup_result(0, "lifespan_mode is 'on' but $why");
+    }
+    my $msg = 'Lifespan not supported, continuing without it';
+    $msg .= " (application raised: $err)" if defined $err;
+    PAGI::Server::Embed::_log('info', $msg);
+    $self->{supported} = 0;
+    return $self->_startup_result(1, '');
+  }
+  if ($self->{shutting_down}) {
+    # Ended after lifespan.shutdown without saying how: its end is the answer.
+    return $self->_shutdown_result(defined $err ? 0 : 1, $err // '');
+  }
+  PAGI::Server::Embed::_log('error', "Lifespan app failed after startup: $err") if defined $err;
+  return;
+}
+
 package main;
 require Future::IO;
 Future::IO->override_impl('PAGI::Server::FutureIO');
@@ -305,7 +420,9 @@ apps::AppFactory make_perl_factory(const PerlAppSpec& spec, std::string* error) 
     return {};
   }
   PERL_SET_CONTEXT(nullptr);
-  return [root](int core, int, ring::Reactor& reactor, std::string*) -> std::unique_ptr<App> {
+  LifespanConfig lifespan{spec.lifespan, spec.lifespan_startup_timeout};
+  return [root, lifespan](int core, int cores, ring::Reactor& reactor,
+                          std::string*) -> std::unique_ptr<App> {
     PerlInterpreter* clone;
     {
       std::lock_guard<std::mutex> lock(root->mutex());
@@ -315,7 +432,7 @@ apps::AppFactory make_perl_factory(const PerlAppSpec& spec, std::string* error) 
     // perl_clone leaves the clone as this thread's context, which is what every later Perl
     // call on this core needs.
     PERL_SET_CONTEXT(clone);
-    return make_perl_app(clone, core, reactor);
+    return make_perl_app(clone, core, cores, lifespan, reactor);
   };
 }
 

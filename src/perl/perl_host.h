@@ -10,6 +10,10 @@
 
 namespace pagi::perl {
 
+// --lifespan (PAGI.md §3.6): auto = a decline continues without lifespan; on = a decline is
+// fatal; off = the app never sees a lifespan scope.
+enum class LifespanMode { kAuto, kOn, kOff };
+
 // What the command line says to run (PAGI.md §1.2).
 struct PerlAppSpec {
   std::string app;                    // file or module name ("" with -e)
@@ -18,6 +22,8 @@ struct PerlAppSpec {
   std::string eval_code;              // -e CODE
   std::vector<std::string> modules;   // -M Module[=imp,orts], loaded before -e
   std::vector<std::string> libs;      // -I PATH, unshifted onto @INC
+  LifespanMode lifespan = LifespanMode::kAuto;
+  int lifespan_startup_timeout = 30;  // seconds; 0 = wait forever
 };
 
 // Call on the main thread before any core thread starts and after %ENV is final (the root

@@ -135,7 +135,7 @@ void Connection::on_send(const ring::Completion& c) {
       want_flush();
       return;
     }
-    h1_->on_transport_error();
+    h1_->on_transport_error("write_error");
     hard_close();
     return;
   }
@@ -249,7 +249,7 @@ void Connection::shutdown_gracefully() {
 
 void Connection::close_now() {
   if (state_ == State::kClosed) return;
-  h1_->on_transport_error();
+  h1_->on_transport_error("server_shutdown");
   hard_close();
   settle();
 }
@@ -312,9 +312,10 @@ void Connection::on_timer(void* self) {
     case TimerKind::kNone:
       break;
   }
+  const char* reason = c->timer_kind_ == TimerKind::kHead ? "client_timeout" : "idle_timeout";
   c->timer_kind_ = TimerKind::kNone;
   if (c->state_ != State::kClosed) {
-    c->h1_->on_transport_error();
+    c->h1_->on_transport_error(reason);
     c->hard_close();
   }
   c->settle();

@@ -93,9 +93,9 @@ Core::~Core() {
   join();
 }
 
-std::future<std::string> Core::start(int cpu) {
-  std::promise<std::string> ready;
-  std::future<std::string> f = ready.get_future();
+std::future<StartResult> Core::start(int cpu) {
+  std::promise<StartResult> ready;
+  std::future<StartResult> f = ready.get_future();
   thread_ = std::thread(&Core::run, this, cpu, std::move(ready));
   return f;
 }
@@ -109,7 +109,7 @@ void Core::join() {
   if (thread_.joinable()) thread_.join();
 }
 
-void Core::run(int cpu, std::promise<std::string> ready) {
+void Core::run(int cpu, std::promise<StartResult> ready) {
   if (cpu >= 0 && config_.pin_threads) {
     cpu_set_t set;
     CPU_ZERO(&set);
@@ -123,12 +123,12 @@ void Core::run(int cpu, std::promise<std::string> ready) {
   std::string error;
   reactor_ = ring::Reactor::create(config_.reactor, &error);
   if (!reactor_) {
-    ready.set_value(error);
+    ready.set_value(StartResult{error, false});
     return;
   }
   app_ = config_.app_factory(index_, config_.cores, *reactor_, &error);
   if (!app_) {
-    ready.set_value(error.empty() ? "the app could not be created" : error);
+    ready.set_value(StartResult{error.empty() ? "the app could not be created" : error, false});
     reactor_.reset();
     return;
   }
@@ -142,14 +142,11 @@ void Core::run(int cpu, std::promise<std::string> ready) {
   h1_.date = &date_;
   h1_.head_pool = &head_pool_;
 
-  for (const Listener& l : config_.listeners) {
-    int fd = l.is_unix ? l.fds.at(0) : l.fds.at(size_t(index_));
-    acceptors_.push_back(std::make_unique<Acceptor>(*this, l, fd));
-    acceptors_.back()->arm();
-  }
-  started_.store(true);
-  ready.set_value(std::string());
-
+  // The app starts (PAGI lifespan) on this core's loop before anything is accepted: it may
+  // sleep or do I/O, so the loop runs meanwhile; on_started arms the acceptors.
+  ready_ = std::move(ready);
+  phase_ = Phase::kStarting;
+  app_->start(start_done_);
   reactor_->run();
 
   // Every connection is released before the loop ends; what is left is owned here.
@@ -157,6 +154,46 @@ void Core::run(int cpu, std::promise<std::string> ready) {
   free_connections_.clear();
   app_.reset();
   reactor_.reset();
+}
+
+void Core::Lifecycle::done(bool ok, std::string_view message) {
+  if (starting_) {
+    core_->on_started(ok, message);
+  } else {
+    core_->on_stopped(ok, message);
+  }
+}
+
+void Core::on_started(bool ok, std::string_view message) {
+  if (phase_ != Phase::kStarting) return;
+  if (!ok) {
+    phase_ = Phase::kStopped;
+    ready_.set_value(StartResult{std::string(message), true});
+    reactor_->stop();
+    return;
+  }
+  for (const Listener& l : config_.listeners) {
+    int fd = l.is_unix ? l.fds.at(0) : l.fds.at(size_t(index_));
+    acceptors_.push_back(std::make_unique<Acceptor>(*this, l, fd));
+    acceptors_.back()->arm();
+  }
+  phase_ = Phase::kServing;
+  started_.store(true);
+  ready_.set_value(StartResult{});
+}
+
+void Core::on_stopped(bool ok, std::string_view message) {
+  if (phase_ != Phase::kStopping) return;
+  if (!ok) {
+    LOG_WARN("PAGI Server shutdown warning: %.*s", int(message.size()), message.data());
+  }
+  finish_stop();
+}
+
+void Core::finish_stop() {
+  phase_ = Phase::kStopped;
+  reactor_->timers().cancel(shutdown_timer_);
+  reactor_->stop();
 }
 
 void Core::on_accept(Acceptor& a, int fd) {
@@ -212,8 +249,9 @@ void Core::release(Connection* c) {
 }
 
 void Core::begin_drain() {
-  if (draining_) return;
+  if (draining_ || phase_ != Phase::kServing) return;
   draining_ = true;
+  phase_ = Phase::kDraining;
   for (auto& a : acceptors_) a->stop();
   // Our own SO_REUSEPORT sockets are closed by the supervisor after every core is done;
   // accepting has stopped here already.
@@ -231,6 +269,13 @@ void Core::begin_drain() {
 
 void Core::on_shutdown_timer(void* self) {
   auto* core = static_cast<Core*>(self);
+  if (core->phase_ == Phase::kStopping) {
+    LOG_WARN("PAGI Server shutdown warning: Lifespan shutdown timed out after %llus on core %d",
+             static_cast<unsigned long long>(core->config_.shutdown_timeout_ms / 1000),
+             core->index_);
+    core->finish_stop();
+    return;
+  }
   if (core->active_ > 0) {
     LOG_WARN("Shutdown timeout: force-closing %zu active connections on core %d", core->active_,
              core->index_);
@@ -252,10 +297,14 @@ void Core::force_close_all() {
 }
 
 void Core::maybe_finish_drain() {
-  if (draining_ && active_ == 0) {
-    reactor_->timers().cancel(shutdown_timer_);
-    reactor_->stop();
+  if (phase_ != Phase::kDraining || active_ > 0) return;
+  // Every connection is closed: the app's stop (lifespan.shutdown) gets its own bound.
+  phase_ = Phase::kStopping;
+  reactor_->timers().cancel(shutdown_timer_);
+  if (config_.shutdown_timeout_ms > 0) {
+    reactor_->timers().arm(shutdown_timer_, config_.shutdown_timeout_ms);
   }
+  app_->stop(stop_done_);
 }
 
 }  // namespace pagi::server

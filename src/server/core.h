@@ -36,6 +36,12 @@ struct ServerConfig {
   bool pin_threads = true;
 };
 
+// What Core::start's future reports: empty `error` when the core serves.
+struct StartResult {
+  std::string error;
+  bool app_failed = false;  // the app's start-up (PAGI lifespan) failed: `error` is its message
+};
+
 // Counters a core keeps for itself; summed by the supervisor only when asked.
 struct CoreStats {
   uint64_t accepted = 0;
@@ -51,10 +57,13 @@ class Core {
   Core(const Core&) = delete;
   Core& operator=(const Core&) = delete;
 
-  // Starts the thread; the future says whether the core came up (empty string) or why not.
-  std::future<std::string> start(int cpu);
+  // Starts the thread. The future resolves once the core serves (its app's start-up, PAGI
+  // lifespan, done and its acceptors armed) or has failed to come up; it then stops by itself.
+  std::future<StartResult> start(int cpu);
   // Graceful stop, from any thread: stop accepting, finish in-flight requests (bounded by
-  // the shutdown timeout), close everything, end the loop. join() waits for that.
+  // the shutdown timeout), close everything, stop the app (lifespan shutdown, bounded by the
+  // shutdown timeout again), end the loop. join() waits for that. Ignored before the core
+  // serves.
   void drain();
   void join();
 
@@ -67,7 +76,22 @@ class Core {
 
  private:
   class Acceptor;
-  void run(int cpu, std::promise<std::string> ready);
+  // App::start / App::stop completions: forward to the core, once, in the right phase.
+  class Lifecycle final : public LifecycleDone {
+   public:
+    Lifecycle(Core* core, bool starting) : core_(core), starting_(starting) {}
+    void done(bool ok, std::string_view message) override;
+
+   private:
+    Core* core_;
+    bool starting_;
+  };
+  enum class Phase : uint8_t { kStarting, kServing, kDraining, kStopping, kStopped };
+
+  void run(int cpu, std::promise<StartResult> ready);
+  void on_started(bool ok, std::string_view message);
+  void on_stopped(bool ok, std::string_view message);
+  void finish_stop();
   void on_accept(Acceptor& a, int fd);
   void begin_drain();
   void force_close_all();
@@ -89,7 +113,11 @@ class Core {
   size_t active_ = 0;     // live connections, including those answering a 503
   size_t rejecting_ = 0;  // of which are being rejected: they hold no slot
   bool draining_ = false;
-  ring::Timer shutdown_timer_;
+  Phase phase_ = Phase::kStarting;
+  std::promise<StartResult> ready_;
+  Lifecycle start_done_{this, true};
+  Lifecycle stop_done_{this, false};
+  ring::Timer shutdown_timer_;  // connections' drain, then the app's stop
   uint64_t last_capacity_log_ms_ = 0;
   CoreStats stats_;
   std::atomic<bool> started_{false};

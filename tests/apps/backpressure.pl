@@ -6,6 +6,7 @@ use Future::AsyncAwait;
 
 async sub {
   my ($scope, $receive, $send) = @_;
+  die "no lifespan support\n" if $scope->{type} eq 'lifespan';
   await $send->({type => 'http.response.start', status => 200,
                  headers => [['content-type', 'application/octet-stream']]});
   my $chunk = 'x' x 65536;

@@ -4,5 +4,6 @@ use warnings;
 
 sub {
   my ($scope, $receive, $send) = @_;
+  die "no lifespan support\n" if $scope->{type} eq 'lifespan';
   die "synchronous failure\n";
 };

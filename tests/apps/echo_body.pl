@@ -6,6 +6,7 @@ use Future::AsyncAwait;
 
 async sub {
   my ($scope, $receive, $send) = @_;
+  die "no lifespan support\n" if $scope->{type} eq 'lifespan';
   my ($body, $events, @more) = ('', 0);
   while (1) {
     my $event = await $receive->();

@@ -9,6 +9,7 @@ use IO::Handle;
 
 async sub {
   my ($scope, $receive, $send) = @_;
+  die "no lifespan support\n" if $scope->{type} eq 'lifespan';
   pipe(my $r, my $w) or die "pipe: $!";
   $_->blocking(0) for $r, $w;
   my $body;

@@ -10,6 +10,7 @@ my $result = 'none';
 
 async sub {
   my ($scope, $receive, $send) = @_;
+  die "no lifespan support\n" if $scope->{type} eq 'lifespan';
   if ($scope->{path} eq '/result') {
     await $send->({type => 'http.response.start', status => 200, headers => []});
     await $send->({type => 'http.response.body', body => $result});

@@ -5,5 +5,6 @@ use Future::AsyncAwait;
 
 async sub {
   my ($scope, $receive, $send) = @_;
+  die "no lifespan support\n" if $scope->{type} eq 'lifespan';
   return;
 };

@@ -11,11 +11,12 @@ my $served = 0;    # per interpreter: every core has its own clone of this varia
 
 async sub {
   my ($scope, $receive, $send) = @_;
+  die "no lifespan support\n" if $scope->{type} eq 'lifespan';
   $served++;
   my %dump;
   for my $key (keys %$scope) {
     my $v = $scope->{$key};
-    next if ref $v eq 'CODE' || (ref $v && ref $v !~ /^(?:HASH|ARRAY)$/);
+    next if ref($v) eq 'CODE' || (ref($v) && ref($v) !~ /^(?:HASH|ARRAY)$/);
     $dump{$key} = $v;
   }
   my $path = $scope->{path};

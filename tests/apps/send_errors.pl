@@ -1,6 +1,7 @@
 # Test app: tries one invalid send chosen by the path, catches the failed send Future and
 # answers 200 with its message (so tests can read it). Paths: /unknown /crlf /wide-header
-# /wide-body /file /status /fullflush /name-ctl /not-hash /trailer-crlf.
+# /wide-body /file /relative-file /bad-fh /status /fullflush (accepted: "error: none")
+# /name-ctl /not-hash /trailer-crlf.
 use strict;
 use warnings;
 use Future::AsyncAwait;
@@ -19,12 +20,17 @@ my %bad = (
 
 async sub {
   my ($scope, $receive, $send) = @_;
+  die "no lifespan support\n" if $scope->{type} eq 'lifespan';
   my $path = $scope->{path};
   my $error;
-  if ($path eq '/wide-body' || $path eq '/file') {
+  my %body = (
+    '/wide-body'     => {type => 'http.response.body', body => "\x{263A}"},
+    '/file'          => {type => 'http.response.body', file => '/nonexistent/pagi-missing'},
+    '/relative-file' => {type => 'http.response.body', file => 'relative.txt'},
+    '/bad-fh'        => {type => 'http.response.body', fh => 'not a handle'},
+  );
+  if (my $ev = $body{$path}) {
     await $send->({type => 'http.response.start', status => 200, headers => []});
-    my $ev = $path eq '/file' ? {type => 'http.response.body', file => '/etc/hostname'}
-                              : {type => 'http.response.body', body => "\x{263A}"};
     eval { await $send->($ev); 1 } or $error = $@;
     await $send->({type => 'http.response.body', body => "error: " . ($error // 'none')});
     return;

@@ -8,6 +8,7 @@ use Time::HiRes ();
 
 async sub {
   my ($scope, $receive, $send) = @_;
+  die "no lifespan support\n" if $scope->{type} eq 'lifespan';
   my $secs = $scope->{path} eq '/fast' ? 0 : ($scope->{query_string} || 0.5);
   my $t0 = Time::HiRes::time();
   await Future::IO->sleep($secs) if $secs > 0;

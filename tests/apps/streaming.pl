@@ -7,6 +7,7 @@ use Future::IO;
 
 async sub {
   my ($scope, $receive, $send) = @_;
+  die "no lifespan support\n" if $scope->{type} eq 'lifespan';
   my $trailers = $scope->{path} eq '/plain' ? 0 : 1;
   await $send->({type => 'http.response.start', status => 200, trailers => $trailers,
                  headers => [['content-type', 'text/plain']]});

@@ -110,7 +110,7 @@ TEST_P(PerlHttp, ScopeHasEveryHttpKey) {
   EXPECT_TRUE(contains(j, R"("headers":[["host","x"],["x-custom","v1"],["cookie","a=1; b=2"]])"))
       << j;
   EXPECT_TRUE(contains(j, R"("state":{})")) << j;
-  EXPECT_TRUE(contains(j, R"("extensions":{})")) << j;
+  EXPECT_TRUE(contains(j, R"("extensions":{"fullflush":{}})")) << j;
   if (on_unix()) {
     EXPECT_TRUE(contains(j, R"("_has_client":0)")) << j;
     EXPECT_TRUE(contains(j, "\"server\":[\"" + sock_ + "\",null]")) << j;
@@ -154,7 +154,7 @@ TEST_P(PerlHttp, KeepAliveGivesAFreshScopePerRequest) {
     EXPECT_TRUE(contains(r->body, "\"_served\":" + std::to_string(i))) << r->body;
     // The app mutated the previous scope's state and extensions: not seen here.
     EXPECT_TRUE(contains(r->body, R"("state":{})")) << r->body;
-    EXPECT_TRUE(contains(r->body, R"("extensions":{})")) << r->body;
+    EXPECT_TRUE(contains(r->body, R"("extensions":{"fullflush":{}})")) << r->body;
   }
 }
 
@@ -296,8 +296,10 @@ TEST_P(PerlHttp, InvalidSendsFailTheSendFuture) {
       {"/wide-header", "wide characters"},
       {"/wide-body", "wide characters"},
       {"/status", "status must be an integer"},
-      {"/fullflush", "Extension not enabled: fullflush"},
-      {"/file", "not supported by pagi-server yet"},
+      {"/fullflush", "error: none"},  // advertised, so accepted
+      {"/file", "Cannot open file /nonexistent/pagi-missing: No such file or directory"},
+      {"/relative-file", "file must be an absolute path"},
+      {"/bad-fh", "fh is not an open filehandle"},
       {"/not-hash", "send requires an event hash reference"},
   };
   for (const auto& [path, message] : cases) {

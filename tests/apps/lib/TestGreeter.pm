@@ -14,6 +14,7 @@ sub to_app {
   my ($self) = @_;
   return sub {
     my ($scope, $receive, $send) = @_;
+    die "no lifespan support\n" if $scope->{type} eq 'lifespan';
     return $send->({type => 'http.response.start', status => 200, headers => []})->then(sub {
       $send->({type => 'http.response.body', body => "$self->{greeting} from TestGreeter"});
     });

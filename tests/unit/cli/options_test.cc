@@ -273,8 +273,8 @@ TEST(OptionsTest, HelpShowsDefaultsFromOptions) {
 }
 
 TEST(OptionsTest, HelpMarksWhatIsNotBuilt) {
-  for (const char* flag : {"--request-timeout", "--max-requests", "--access-log", "--lifespan",
-                           "--max-ws-frame-size"}) {
+  for (const char* flag : {"--request-timeout", "--max-requests", "--access-log",
+                           "--heartbeat-timeout", "--max-ws-frame-size"}) {
     EXPECT_NE(help_line(flag).find("[not yet]"), std::string::npos) << flag;
   }
   for (const char* flag :

@@ -41,6 +41,7 @@ class ScriptApp final : public App {
   std::function<void(Exchange&)> writable;
   std::vector<Exchange*> exchanges;
   std::vector<std::string> paths;
+  std::vector<std::string> ends;  // on_end: "reason started complete", "" reason shown as "ok"
 
   void on_request(Exchange& ex) override {
     exchanges.push_back(&ex);
@@ -52,6 +53,11 @@ class ScriptApp final : public App {
   }
   void on_writable(Exchange& ex) override {
     if (writable) writable(ex);
+  }
+  void on_end(Exchange&, const ExchangeEnd& end) override {
+    ends.push_back((end.reason.empty() ? std::string("ok") : std::string(end.reason)) + " " +
+                   (end.response_started ? "1" : "0") + " " +
+                   (end.response_complete ? "1" : "0"));
   }
 };
 
@@ -516,6 +522,102 @@ TEST_F(H1Test, ScopeCarriesRequestData) {
   EXPECT_EQ(headers[1], (std::pair<std::string, std::string>{"x-multi", "1"}));
   EXPECT_EQ(headers[2], (std::pair<std::string, std::string>{"x-multi", "2"}));
   EXPECT_EQ(app.paths[0], "/a b/\xCE\xBB");
+}
+
+// --- App::on_end and announce_body_length --------------------------------------------------
+
+TEST_F(H1Test, CleanCompletionEndsOnceWithNoReason) {
+  ScriptApp app;
+  app.request = [](Exchange& ex) {
+    EXPECT_FALSE(ex.response_started());
+    ex.send_start(200, {});
+    EXPECT_TRUE(ex.response_started());
+    EXPECT_FALSE(ex.response_complete());
+    ex.send_body("ok", false);
+    EXPECT_TRUE(ex.response_complete());
+    ex.finish();
+  };
+  auto& c = connect(&app);
+  c.on_input("GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n");
+  wire();
+  EXPECT_EQ(app.ends, (std::vector<std::string>{"ok 1 1", "ok 1 1"}));
+}
+
+TEST_F(H1Test, ClientLeavingMidRequestIsClientClosedBeforeTheDisconnectEvent) {
+  ScriptApp app;
+  std::vector<std::string> seen;
+  app.request = [&](Exchange& ex) {
+    Event ev;
+    ASSERT_TRUE(ex.receive(ev));  // the empty body
+    EXPECT_FALSE(ex.receive(ev));
+  };
+  app.receive_ready = [&](Exchange& ex) {
+    Event ev;
+    ASSERT_TRUE(ex.receive(ev));
+    seen.push_back(app.ends.empty() ? "disconnect before on_end" : "disconnect after on_end");
+    ex.finish();
+  };
+  auto& c = connect(&app);
+  c.on_input("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  turn();
+  c.on_input_eof();
+  turn();
+  EXPECT_EQ(app.ends, (std::vector<std::string>{"client_closed 0 0"}));
+  EXPECT_EQ(seen, (std::vector<std::string>{"disconnect after on_end"}));
+}
+
+TEST_F(H1Test, FailureAndUnfinishedResponsesAreServerError) {
+  ScriptApp app;
+  app.request = [](Exchange& ex) {
+    if (ex.scope().path == "/fail") {
+      ex.send_start(200, {});
+      ex.send_body("partial", true);
+      ex.fail("boom");
+    } else {
+      ex.finish();  // no response at all: the 500 backstop
+    }
+  };
+  auto& c = connect(&app);
+  c.on_input("GET /none HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_NE(wire().find("500 Internal Server Error"), std::string::npos);
+  EXPECT_EQ(app.ends, (std::vector<std::string>{"server_error 1 1"}));
+  auto& c2 = connect(&app);
+  c2.on_input("GET /fail HTTP/1.1\r\nHost: x\r\n\r\n");
+  wire();
+  EXPECT_TRUE(c2.wants_close());
+  EXPECT_EQ(app.ends, (std::vector<std::string>{"server_error 1 1", "server_error 1 0"}));
+}
+
+TEST_F(H1Test, TransportErrorReasonReachesTheApp) {
+  ScriptApp app;
+  app.request = [](Exchange&) {};  // keeps the exchange
+  auto& c = connect(&app);
+  c.on_input("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  turn();
+  c.on_transport_error("server_shutdown");
+  turn();
+  EXPECT_EQ(app.ends, (std::vector<std::string>{"server_shutdown 0 0"}));
+  app.exchanges[0]->finish();
+  turn();
+  EXPECT_EQ(app.ends.size(), 1u);
+}
+
+TEST_F(H1Test, AnnouncedBodyLengthGivesContentLengthOverSeveralSends) {
+  ScriptApp app;
+  app.request = [](Exchange& ex) {
+    ex.send_start(200, {});
+    ex.announce_body_length(6);
+    ex.send_body("abc", true);
+    ex.send_body("def", false);
+    ex.finish();
+  };
+  auto& c = connect(&app);
+  c.on_input("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string out = wire();
+  EXPECT_NE(out.find("content-length: 6\r\n"), std::string::npos) << out;
+  EXPECT_EQ(out.find("chunked"), std::string::npos) << out;
+  EXPECT_EQ(out.substr(out.size() - 6), "abcdef");
+  EXPECT_FALSE(c.wants_close());
 }
 
 }  // namespace
