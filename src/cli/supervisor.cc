@@ -2,6 +2,7 @@
 // signalfd; cores are told to drain through their mailboxes and report back on an eventfd.
 #include "cli/supervisor.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -21,6 +22,7 @@
 #include "apps/app_factory.h"
 #include "common/log.h"
 #include "perl/perl_host.h"
+#include "server/access_log_format.h"
 #include "server/core.h"
 #include "server/listener.h"
 
@@ -66,14 +68,34 @@ std::string refuse_unbuilt(const Options& o) {
       {o.heartbeat_timeout != d.heartbeat_timeout, "--heartbeat-timeout", "not supported yet"},
       {o.sync_file_threshold != d.sync_file_threshold, "--sync-file-threshold",
        "not supported yet (file bodies are not built yet)"},
-      {o.access_log.has_value(), "--access-log", "not supported yet (no access log yet)"},
-      {o.access_log_format != d.access_log_format, "--access-log-format",
-       "not supported yet (no access log yet)"},
   };
   for (const Check& c : checks) {
     if (c.set) return std::string(c.flag) + " is " + c.why;
   }
   return {};
+}
+
+// Where access-log lines go, as the reference runner decides: --no-access-log: nowhere;
+// --access-log FILE: appended to FILE; else nowhere in production mode (-E > PAGI_ENV > a TTY
+// on stdin means development) and stderr in any other mode. -q does not silence it (the
+// reference's quiet only mutes the server's own messages). Returns the fd (-1: none), or -2
+// with `error` set.
+int open_access_log(const Options& o, std::string* error) {
+  if (o.no_access_log) return -1;
+  if (o.access_log) {
+    int fd = open(o.access_log->c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      *error = "Cannot open access log " + *o.access_log + ": " + strerror(errno);
+      return -2;
+    }
+    return fd;
+  }
+  std::string mode = o.env_mode;
+  if (mode.empty()) {
+    const char* env = getenv("PAGI_ENV");
+    mode = env != nullptr ? env : (isatty(STDIN_FILENO) ? "development" : "production");
+  }
+  return mode == "production" ? -1 : STDERR_FILENO;
 }
 
 log::Level to_log_level(LogLevel l) {
@@ -95,10 +117,29 @@ int run_server(const Options& o) {
     fprintf(stderr, "pagi-server: %s\n", why.c_str());
     return 2;
   }
-  if (!o.env_mode.empty()) setenv("PAGI_ENV", o.env_mode.c_str(), 1);
-
   std::string error;
   server::ServerConfig config;
+  config.access_log_format = server::AccessLogFormat::compile(o.access_log_format, &error);
+  if (!config.access_log_format) {
+    fprintf(stderr, "pagi-server: --access-log-format: %s\n", error.c_str());
+    return 2;
+  }
+  // Decided before -E is exported to PAGI_ENV, which the rule reads when -E is not given.
+  int access_log_fd = open_access_log(o, &error);
+  if (access_log_fd == -2) {
+    fprintf(stderr, "pagi-server: %s\n", error.c_str());
+    return 1;
+  }
+  // Closed when run_server returns: every core has stopped by then, or never started.
+  struct FdCloser {
+    int fd;
+    ~FdCloser() {
+      if (fd > STDERR_FILENO) close(fd);
+    }
+  } access_log_closer{access_log_fd};
+  config.access_log_fd = access_log_fd;
+  if (!o.env_mode.empty()) setenv("PAGI_ENV", o.env_mode.c_str(), 1);
+
   bool native = !o.eval_code.has_value() && apps::is_native_spec(o.app);
   if (native) {
     if (!o.modules.empty() || !o.libs.empty()) {

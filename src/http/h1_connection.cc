@@ -3,6 +3,8 @@
 // in flight, body the app has not asked for) is kept in pending_in_.
 #include "http/h1_connection.h"
 
+#include <time.h>
+
 #include <algorithm>
 
 #include "common/log.h"
@@ -15,6 +17,13 @@ constexpr size_t kBodyQueueLimit = 65536;
 
 bool status_has_body(int status) {
   return !(status < 200 || status == 204 || status == 304);
+}
+
+// vDSO: no system call.
+uint64_t monotonic_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
 }
 
 }  // namespace
@@ -260,6 +269,12 @@ void H1Connection::start_exchange(RequestHead& head) {
   end_reason_ = nullptr;
   app_data = nullptr;
   body_queued_.clear();
+  body_bytes_ = 0;
+  complete_ns_ = 0;
+  if (ctx_.access_log != nullptr) {
+    head_ns_ = monotonic_ns();
+    arrived_ = int64_t(time(nullptr));
+  }
 
   scope_.type = ScopeType::kHttp;
   scope_.http_version = head.http_version();
@@ -298,8 +313,32 @@ void H1Connection::report_end() {
   ctx_.app->on_end(*this, end);
 }
 
+void H1Connection::mark_complete() {
+  if (ctx_.access_log != nullptr && complete_ns_ == 0) complete_ns_ = monotonic_ns();
+}
+
+// One line per request the app was given, once it is wound up (PAGI.md §5.9); requests
+// refused while parsing their head never reach here, as in the reference.
+void H1Connection::log_access() {
+  AccessRecord r;
+  Endpoint peer;
+  r.client = transport_.client_endpoint(peer) ? peer.host : std::string_view("unix");
+  r.method = scope_.method;
+  r.raw_path = scope_.raw_path;
+  r.query = scope_.query_string;
+  r.http_version = scope_.http_version;
+  r.status = status_;
+  r.bytes = body_bytes_;
+  uint64_t end_ns = complete_ns_ != 0 ? complete_ns_ : monotonic_ns();
+  r.duration_us = end_ns > head_ns_ ? (end_ns - head_ns_) / 1000 : 0;
+  r.time = arrived_;
+  r.headers = scope_.headers;
+  ctx_.access_log->log(r);
+}
+
 void H1Connection::end_exchange() {
   report_end();
+  if (ctx_.access_log != nullptr) log_access();
   exchange_open_ = false;
   if (!message_complete_ || !keep_alive_ || shutting_down_ || input_eof_) {
     close_after_flush_ = true;
@@ -367,6 +406,9 @@ void H1Connection::backstop_500() {
     held_ = 0;
   }
   write_error_response(out_, 500, "Internal Server Error", ctx_.date->get(), ctx_.server_header);
+  status_ = 500;
+  body_bytes_ = 0;  // whatever the app had sent is discarded
+  mark_complete();
   response_ = Response::kComplete;
   resp_started_ = true;
   resp_complete_ = true;
@@ -392,9 +434,11 @@ void H1Connection::bad_request(int status, std::string_view message) {
       held_ = 0;
     }
     write_error_response(out_, status, message, ctx_.date->get(), ctx_.server_header);
+    if (exchange_open_) status_ = status;
   }
   // The app, if any, sees its client gone; its later sends are dropped.
   if (exchange_open_) {
+    mark_complete();
     disconnect(status == 413 ? "body_too_large" : "protocol_error");
     response_ = Response::kComplete;
     input_eof_ = true;
@@ -583,6 +627,7 @@ SendResult H1Connection::send_body(std::string_view body, bool more) {
     return send_result();  // before start / after the end: ignored (PAGI.md §3.7)
   }
   if (response_ == Response::kHeadOpen) close_head(!more, body.size());
+  if (!is_head_request_) body_bytes_ += body.size();  // the reference counts no HEAD body
   write_body_bytes(body);
   if (!more) {
     if (trailers_expected_ && framing_ == Framing::kChunked) {
@@ -623,6 +668,7 @@ void H1Connection::complete_response(std::span<const Header> trailers) {
   if (framing_ == Framing::kUntilClose) close_after_flush_ = true;
   response_ = Response::kComplete;
   resp_complete_ = true;
+  mark_complete();
   if (wants_receive_) request_pump();
   if (app_finished_ || message_complete_) request_pump();
 }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/buffer_pool.h"
+#include "http/access_sink.h"
 #include "http/date_cache.h"
 #include "http/request_parser.h"
 #include "http/response_writer.h"
@@ -28,6 +29,7 @@ struct H1Context {
   BlockPool* blocks = nullptr;
   DateCache* date = nullptr;
   std::vector<std::unique_ptr<RequestHead>>* head_pool = nullptr;
+  AccessSink* access_log = nullptr;  // null: no access log (nothing is measured either)
   // Counters the core reports (plain integers: one core writes them).
   uint64_t requests = 0;
   uint64_t app_errors = 0;
@@ -137,6 +139,8 @@ class H1Connection final : public Exchange, private ParserHandler {
   void update_reading();
   void disconnect(const char* reason);
   void report_end();
+  void mark_complete();
+  void log_access();
 
   H1Context& ctx_;
   Transport& transport_;
@@ -178,6 +182,11 @@ class H1Connection final : public Exchange, private ParserHandler {
   bool resp_started_ = false;
   bool resp_complete_ = false;
   const char* end_reason_ = nullptr;  // a disconnect reason; null: none (yet)
+  // For the access log, measured only when there is one.
+  uint64_t body_bytes_ = 0;   // the app's body bytes, framing excluded
+  uint64_t head_ns_ = 0;      // monotonic: the request head was complete
+  uint64_t complete_ns_ = 0;  // monotonic: the response was complete; 0: not (yet)
+  int64_t arrived_ = 0;       // unix seconds, for %t
 
   // Connection state.
   bool client_gone_ = false;  // transport error: nothing more can be written

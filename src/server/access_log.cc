@@ -68,6 +68,13 @@ void AccessLog::on_completion(unsigned, const ring::Completion& c) {
     written_ += size_t(c.res);
   }
   start_write();
+  if (stop_when_idle_ && !in_flight_) reactor_.stop();
+}
+
+void AccessLog::stop_reactor_when_idle() {
+  stop_when_idle_ = true;
+  if (!in_flight_) start_write();
+  if (!in_flight_) reactor_.stop();
 }
 
 void AccessLog::flush_blocking() {

@@ -12,7 +12,7 @@
 
 namespace pagi::server {
 
-class AccessLog final : public ring::Handler, public ring::Deferred {
+class AccessLog final : public ring::Handler, public ring::Deferred, public http::AccessSink {
  public:
   // `fd` is not owned. `format` must outlive this object.
   AccessLog(ring::Reactor& reactor, int fd, const AccessLogFormat& format);
@@ -20,9 +20,13 @@ class AccessLog final : public ring::Handler, public ring::Deferred {
   AccessLog(const AccessLog&) = delete;
   AccessLog& operator=(const AccessLog&) = delete;
 
-  void log(const AccessRecord& record);
+  void log(const AccessRecord& record) override;
+  // At core stop, the loop still running: writes what is pending, then stops the reactor
+  // (at once when nothing is pending), so no write is left in flight when the loop ends.
+  void stop_reactor_when_idle();
   // At core stop: writes what is left with plain write(2) (the loop is gone).
   void flush_blocking();
+  bool in_flight() const { return in_flight_; }
 
   uint64_t lines() const { return lines_; }
   uint64_t dropped() const { return dropped_; }
@@ -48,6 +52,7 @@ class AccessLog final : public ring::Handler, public ring::Deferred {
   uint64_t lines_ = 0;
   uint64_t dropped_ = 0;
   bool error_logged_ = false;
+  bool stop_when_idle_ = false;
 };
 
 }  // namespace pagi::server

@@ -10,23 +10,12 @@
 #include <string_view>
 #include <vector>
 
+#include "http/access_sink.h"
 #include "pagi/app.h"
 
 namespace pagi::server {
 
-// What one finished request (or WebSocket/SSE session) contributes to its log line.
-struct AccessRecord {
-  std::string_view client;        // IP literal; "unix" on unix sockets; "" unknown (`-`)
-  std::string_view method;
-  std::string_view raw_path;      // undecoded
-  std::string_view query;         // without '?', "" if none
-  std::string_view http_version;  // "1.1"
-  int status = 0;                 // 0: no response was started (`-`)
-  uint64_t bytes = 0;             // response body bytes
-  uint64_t duration_us = 0;
-  int64_t time = 0;               // unix seconds when the request arrived, for %t
-  std::span<const Header> headers;  // request headers, lowercased names
-};
+using http::AccessRecord;
 
 class AccessLogFormat {
  public:

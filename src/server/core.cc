@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "common/log.h"
+#include "server/access_log.h"
 #include "server/connection.h"
 
 namespace pagi::server {
@@ -141,6 +142,11 @@ void Core::run(int cpu, std::promise<StartResult> ready) {
   h1_.blocks = &blocks_;
   h1_.date = &date_;
   h1_.head_pool = &head_pool_;
+  if (config_.access_log_fd >= 0 && config_.access_log_format) {
+    access_log_ = std::make_unique<AccessLog>(*reactor_, config_.access_log_fd,
+                                              *config_.access_log_format);
+    h1_.access_log = access_log_.get();
+  }
 
   // The app starts (PAGI lifespan) on this core's loop before anything is accepted: it may
   // sleep or do I/O, so the loop runs meanwhile; on_started arms the acceptors.
@@ -149,7 +155,15 @@ void Core::run(int cpu, std::promise<StartResult> ready) {
   app_->start(start_done_);
   reactor_->run();
 
-  // Every connection is released before the loop ends; what is left is owned here.
+  // Every connection is released before the loop ends; what is left is owned here. The
+  // access log's last write completed before the loop stopped (finish_stop), unless it hung
+  // past its bound: then flush_blocking writes nothing and the cancel is best effort.
+  reactor_->timers().cancel(shutdown_timer_);
+  h1_.access_log = nullptr;
+  if (access_log_) {
+    access_log_->flush_blocking();
+    access_log_.reset();
+  }
   acceptors_.clear();
   free_connections_.clear();
   app_.reset();
@@ -193,7 +207,14 @@ void Core::on_stopped(bool ok, std::string_view message) {
 void Core::finish_stop() {
   phase_ = Phase::kStopped;
   reactor_->timers().cancel(shutdown_timer_);
-  reactor_->stop();
+  if (!access_log_) {
+    reactor_->stop();
+    return;
+  }
+  // The last lines are written through the loop, and a log that does not take them (a
+  // blocked pipe) does not hold the stop for more than a second.
+  reactor_->timers().arm(shutdown_timer_, 1000);
+  access_log_->stop_reactor_when_idle();
 }
 
 void Core::on_accept(Acceptor& a, int fd) {
@@ -269,6 +290,10 @@ void Core::begin_drain() {
 
 void Core::on_shutdown_timer(void* self) {
   auto* core = static_cast<Core*>(self);
+  if (core->phase_ == Phase::kStopped) {
+    core->reactor_->stop();  // the access log's last write did not complete in time
+    return;
+  }
   if (core->phase_ == Phase::kStopping) {
     LOG_WARN("PAGI Server shutdown warning: Lifespan shutdown timed out after %llus on core %d",
              static_cast<unsigned long long>(core->config_.shutdown_timeout_ms / 1000),

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <future>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -14,10 +15,12 @@
 #include "http/date_cache.h"
 #include "http/h1_connection.h"
 #include "ring/reactor.h"
+#include "server/access_log_format.h"
 #include "server/listener.h"
 
 namespace pagi::server {
 
+class AccessLog;
 class Connection;
 
 // Read-only after start-up; shared by all cores.
@@ -34,6 +37,10 @@ struct ServerConfig {
   apps::AppFactory app_factory;
   ring::ReactorConfig reactor;
   bool pin_threads = true;
+  // The access log: a line per request to `access_log_fd` (not owned; shared by the cores,
+  // O_APPEND) when both are set.
+  int access_log_fd = -1;
+  std::optional<AccessLogFormat> access_log_format;
 };
 
 // What Core::start's future reports: empty `error` when the core serves.
@@ -103,6 +110,7 @@ class Core {
   std::thread thread_;
   std::unique_ptr<ring::Reactor> reactor_;
   std::unique_ptr<App> app_;
+  std::unique_ptr<AccessLog> access_log_;
   http::DateCache date_;
   BlockPool blocks_;
   std::vector<std::unique_ptr<http::RequestHead>> head_pool_;

@@ -620,5 +620,61 @@ TEST_F(H1Test, AnnouncedBodyLengthGivesContentLengthOverSeveralSends) {
   EXPECT_FALSE(c.wants_close());
 }
 
+// Keeps what the connection logs, as strings (a record's views end with the call).
+class RecordingSink final : public AccessSink {
+ public:
+  void log(const AccessRecord& r) override {
+    std::string ua;
+    for (const Header& h : r.headers) {
+      if (h.name == "user-agent") ua = std::string(h.value);
+    }
+    lines.push_back(std::string(r.client) + " " + std::string(r.method) + " " +
+                    std::string(r.raw_path) + " " + std::string(r.query) + " " +
+                    std::string(r.http_version) + " " + std::to_string(r.status) + " " +
+                    std::to_string(r.bytes) + " " + ua);
+    EXPECT_GT(r.time, 0);
+  }
+  std::vector<std::string> lines;
+};
+
+TEST_F(H1Test, AccessLogHasOneRecordPerRequestWithItsOwnByteCount) {
+  RecordingSink sink;
+  ctx.access_log = &sink;
+  ScriptApp app;
+  app.request = [](Exchange& ex) {
+    Header h[] = {{"content-type", "text/plain"}};
+    ex.send_start(200, h);
+    ex.send_body("ab", true);  // chunked: framing is not counted
+    ex.send_body(ex.scope().path, false);
+    ex.finish();
+  };
+  auto& c = connect(&app);
+  c.on_input("GET /one?x=1 HTTP/1.1\r\nHost: x\r\nUser-Agent: ua\r\n\r\n"
+             "HEAD /three HTTP/1.1\r\nHost: x\r\n\r\n");
+  wire();
+  ASSERT_EQ(sink.lines.size(), 2u);
+  EXPECT_EQ(sink.lines[0], "127.0.0.1 GET /one x=1 1.1 200 6 ua");
+  EXPECT_EQ(sink.lines[1], "127.0.0.1 HEAD /three  1.1 200 0 ");
+}
+
+TEST_F(H1Test, AccessLogHasTheBackstopButNotParseErrors) {
+  RecordingSink sink;
+  ctx.access_log = &sink;
+  transport.unix_socket = true;
+  ScriptApp app;
+  app.request = [](Exchange& ex) { ex.fail("boom"); };
+  auto& c = connect(&app);
+  c.on_input("POST /fail HTTP/1.0\r\n\r\n");
+  EXPECT_EQ(wire().substr(0, 12), "HTTP/1.1 500");
+  ASSERT_EQ(sink.lines.size(), 1u);
+  EXPECT_EQ(sink.lines[0], "unix POST /fail  1.0 500 0 ");
+
+  auto hello = apps::make_hello_app();
+  auto& bad = connect(hello.get());
+  bad.on_input("GET / HTTP/1.1\r\n\r\n");  // no Host: 400 before dispatch
+  EXPECT_EQ(wire().substr(0, 12), "HTTP/1.1 400");
+  EXPECT_EQ(sink.lines.size(), 1u);
+}
+
 }  // namespace
 }  // namespace pagi::http
