@@ -71,6 +71,7 @@ enum class Id {
   kEnv,
   kAccessLog,
   kNoAccessLog,
+  kPidFile,
   kAccessLogFormat,
   kServer,
   kHelp,
@@ -181,8 +182,8 @@ constexpr Flag kFlags[] = {
      "not supported yet (TLS is not built)"},
     {Id::kRefused, "daemonize", 'D', "", S::kRefused, St::kRefused,
      "not supported yet (run it under systemd or another supervisor)"},
-    {Id::kRefused, "pid", 0, "FILE", S::kRefused, St::kRefused,
-     "not supported yet (run it under systemd or another supervisor)"},
+    {Id::kPidFile, "pid", 0, "FILE", S::kLogging, St::kBuilt,
+     "write the process id to FILE at start; removed at exit"},
     {Id::kRefused, "user", 0, "USER", S::kRefused, St::kRefused,
      "not supported yet (use systemd User=)"},
     {Id::kRefused, "group", 0, "GROUP", S::kRefused, St::kRefused,
@@ -637,6 +638,7 @@ bool Parser::apply(const Flag& flag, const std::string& shown, std::string_view 
     }
     case Id::kAccessLog: return non_empty(o_.access_log.emplace());
     case Id::kNoAccessLog: o_.no_access_log = true; return true;
+    case Id::kPidFile: return non_empty(o_.pid_file.emplace());
     case Id::kAccessLogFormat: return non_empty(o_.access_log_format);
     case Id::kServer:
       if (v != "PAGI::Server") {

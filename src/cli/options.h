@@ -64,6 +64,8 @@ struct Options {
   // Access log (written by later work; parsed and validated now).
   std::optional<std::string> access_log;  // --access-log FILE
   bool no_access_log = false;
+
+  std::optional<std::string> pid_file;  // --pid FILE: our pid, written at start, removed at exit
   std::string access_log_format = "clf";
 
   bool show_help = false;

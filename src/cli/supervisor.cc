@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "apps/app_factory.h"
+#include "cli/notify.h"
 #include "common/log.h"
 #include "perl/perl_host.h"
 #include "server/access_log_format.h"
@@ -258,10 +259,31 @@ int run_server(const Options& o) {
     return 1;
   }
 
+  if (o.pid_file) {
+    // Written once every core serves (and removed at exit), so a supervisor that waits for
+    // the file finds a server that answers.
+    std::string text = std::to_string(getpid()) + "\n";
+    int fd = open(o.pid_file->c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0 || write(fd, text.data(), text.size()) != ssize_t(text.size())) {
+      fprintf(stderr, "pagi-server: cannot write pid file %s: %s\n", o.pid_file->c_str(),
+              strerror(errno));
+      if (fd >= 0) close(fd);
+      for (auto& c : core_list) c->drain();
+      for (auto& c : core_list) c->join();
+      for (auto& l : config.listeners) server::close_listener(l, true);
+      return 1;
+    }
+    close(fd);
+  }
+
   for (const server::Listener& l : config.listeners) {
     LOG_INFO("PAGI Server listening on %s (loop: io_uring, cores: %d, max_conn: %d/core, "
              "http2: off, tls: off)",
              l.describe().c_str(), cores, config.max_connections_per_core);
+  }
+  // systemd Type=notify: serving now.
+  if (!notify_systemd("READY=1\nMAINPID=" + std::to_string(getpid()))) {
+    LOG_WARN("could not notify systemd (NOTIFY_SOCKET=%s)", getenv("NOTIFY_SOCKET"));
   }
 
   // Wait for a stop signal; cores finish on their own once drained.
@@ -284,6 +306,7 @@ int run_server(const Options& o) {
       if (draining) continue;  // a second signal changes nothing: the drain is bounded
       draining = true;
       LOG_INFO("Received %s, shutting down gracefully", sigabbrev_np(sig));
+      notify_systemd("STOPPING=1");
       for (auto& c : core_list) c->drain();
       joiner = std::thread([&core_list, done_fd] {
         for (auto& c : core_list) c->join();
@@ -301,6 +324,7 @@ int run_server(const Options& o) {
   for (auto& l : config.listeners) server::close_listener(l, true);
   close(done_fd);
   close(sig_fd);
+  if (o.pid_file) unlink(o.pid_file->c_str());
   LOG_INFO("Server stopped");
   return 0;
 }
