@@ -8,7 +8,7 @@
 
 #include "common/buffer_pool.h"
 #include "http/sse_writer.h"
-#include "http/utf8_validator.h"
+#include "common/utf8.h"
 #include "http/ws_frame.h"
 #include "http/ws_message.h"
 

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "http/utf8_validator.h"
+#include "common/utf8.h"
 
 namespace pagi::http::ws {
 namespace {

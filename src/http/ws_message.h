@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "http/utf8_validator.h"
+#include "common/utf8.h"
 #include "http/ws_deflate.h"
 #include "http/ws_frame.h"
 

@@ -6,7 +6,7 @@
 #include <algorithm>
 
 #include "common/log.h"
-#include "http/utf8_validator.h"
+#include "common/utf8.h"
 
 namespace pagi::http::ws {
 namespace {

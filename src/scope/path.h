@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/utf8.h"
+
 namespace pagi::scope {
 
 // Appends the percent-decoding of `in` to `out`. `%XY` with two hex digits becomes one byte;
@@ -14,8 +16,7 @@ void percent_decode(std::string_view in, std::string& out);
 // True if `in` contains a `%` (decoding would change it).
 inline bool needs_decoding(std::string_view in) { return in.find('%') != std::string_view::npos; }
 
-// Strict UTF-8 (RFC 3629): no overlong forms, no surrogates (U+D800..U+DFFF), nothing above
-// U+10FFFF, no truncated sequences.
-bool is_valid_utf8(std::string_view in);
+// Strict UTF-8 (RFC 3629): the one validator of common/utf8.h.
+using pagi::is_valid_utf8;
 
 }  // namespace pagi::scope

@@ -11,20 +11,13 @@
 #include <gtest/gtest.h>
 
 #include "harness.h"
+#include "perl_fixture.h"
 
 namespace pagi::test {
 namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-
-std::string app_path(const std::string& name) {
-  return source_dir() + "/tests/apps/" + name;
-}
-
-bool contains(const std::string& hay, const std::string& needle) {
-  return hay.find(needle) != std::string::npos;
-}
 
 size_t occurrences(const std::string& hay, const std::string& needle) {
   size_t n = 0;
@@ -33,48 +26,7 @@ size_t occurrences(const std::string& hay, const std::string& needle) {
 }
 
 // Every test runs twice: over TCP (param false) and over a unix socket (param true).
-class PerlHttp : public ::testing::TestWithParam<bool> {
- protected:
-  bool on_unix() const { return GetParam(); }
-
-  // Starts tests/apps/APP with EXTRA arguments (default --cores 1) on this test's listener.
-  void start(const std::string& app, std::vector<std::string> extra = {"--cores", "1"}) {
-    std::vector<std::string> args{app_path(app)};
-    args.insert(args.end(), extra.begin(), extra.end());
-    if (on_unix()) {
-      sock_ = dir_.file("pagi.sock");
-      args.push_back("--socket");
-      args.push_back(sock_);
-    }
-    std::string why;
-    server_ = Server::start(args, &why);
-    ASSERT_TRUE(server_) << why;
-  }
-
-  std::unique_ptr<Client> connect() {
-    return on_unix() ? Client::unix_socket(sock_) : Client::tcp(server_->port());
-  }
-
-  // One request on a fresh connection.
-  std::optional<Response> get(const std::string& target, const std::string& extra_headers = "") {
-    auto c = connect();
-    if (!c) return std::nullopt;
-    if (!c->send("GET " + target + " HTTP/1.1\r\nHost: x\r\n" + extra_headers + "\r\n")) {
-      return std::nullopt;
-    }
-    return c->read_response();
-  }
-
-  // curl arguments that reach this test's listener, for URL path PATH.
-  std::string curl_target(const std::string& path) {
-    if (on_unix()) return "--unix-socket " + sock_ + " 'http://localhost" + path + "'";
-    return "'http://127.0.0.1:" + std::to_string(server_->port()) + path + "'";
-  }
-
-  TempDir dir_;
-  std::string sock_;
-  std::unique_ptr<Server> server_;
-};
+class PerlHttp : public PerlFixture {};
 
 INSTANTIATE_TEST_SUITE_P(Transports, PerlHttp, ::testing::Values(false, true),
                          [](const ::testing::TestParamInfo<bool>& p) {

@@ -1,9 +1,9 @@
 // Streaming UTF-8 validator (see utf8_validator.h).
-#include "http/utf8_validator.h"
+#include "common/utf8.h"
 
 #include <cstring>
 
-namespace pagi::http {
+namespace pagi {
 namespace {
 
 constexpr uint64_t kHighBits = 0x8080808080808080ull;
@@ -67,4 +67,4 @@ bool is_valid_utf8(std::string_view in) {
   return v.feed(in) && v.complete();
 }
 
-}  // namespace pagi::http
+}  // namespace pagi

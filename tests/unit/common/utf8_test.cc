@@ -1,14 +1,14 @@
 // Streaming UTF-8 validation: boundary code points, every invalid form (overlongs,
 // surrogates, > U+10FFFF, truncation, stray continuation bytes), splits at every byte, and
 // failure reported at the first byte that makes the input invalid.
-#include "http/utf8_validator.h"
+#include "common/utf8.h"
 
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
-namespace pagi::http {
+namespace pagi {
 namespace {
 
 // Every way of cutting `s` into two or three pieces gives the same verdict as one piece.
@@ -197,4 +197,4 @@ TEST(Utf8Validator, ResetClearsFailureAndPendingState) {
 }
 
 }  // namespace
-}  // namespace pagi::http
+}  // namespace pagi

@@ -1,12 +1,12 @@
-// Streaming strict UTF-8 validation for WebSocket text messages: state survives between
-// pieces, so a code point split across frames or reads validates without buffering, a long
-// message is checked once as it arrives, and an invalid byte is reported at that byte.
+// Strict UTF-8 validation, one-shot (request paths, close reasons) or streaming (WebSocket
+// text: state survives between pieces, so a code point split across frames validates without
+// buffering, a long message is checked once as it arrives, a bad byte is reported at once).
 #pragma once
 
 #include <cstdint>
 #include <string_view>
 
-namespace pagi::http {
+namespace pagi {
 
 // RFC 3629: no overlong forms, no surrogates (U+D800..U+DFFF), nothing above U+10FFFF.
 class Utf8Validator {
@@ -30,4 +30,4 @@ class Utf8Validator {
 // One-shot check of a whole string.
 bool is_valid_utf8(std::string_view in);
 
-}  // namespace pagi::http
+}  // namespace pagi
