@@ -11,7 +11,9 @@
 namespace pagi {
 
 // 2: App::start/stop/on_end, Exchange::fail and the watermarks (vtable layout changed).
-inline constexpr int kAbiVersion = 2;
+// 3: WebSocket and SSE scopes: Scope::subprotocols, the websocket/sse events and Exchange's
+//    ws_* / sse_* sends, ExchangeEnd::code.
+inline constexpr int kAbiVersion = 3;
 
 enum class ScopeType : uint8_t { kHttp, kWebSocket, kSse };
 
@@ -42,19 +44,39 @@ struct Scope {
   std::string_view root_path;     // mount point, "" here
   std::span<const Header> headers;
   bool is_unix = false;           // accepted on a unix socket: no client address
+  // websocket: the Sec-WebSocket-Protocol offers, split on ',' and trimmed, in order.
+  std::span<const std::string_view> subprotocols;
 };
 
 // What `receive` yields.
 enum class EventType : uint8_t {
   kNone,
-  kHttpRequest,     // body chunk: body, more
-  kHttpDisconnect,  // the client went away, or the response is complete
+  kHttpRequest,          // http.request: body, more
+  kHttpDisconnect,       // http.disconnect: the client went away, or the response is complete
+  kWebSocketConnect,     // websocket.connect: always the first event of a websocket scope
+  kWebSocketReceive,     // websocket.receive: a whole message in body; text=true for a text
+                         // message (valid UTF-8), false for bytes
+  kWebSocketDisconnect,  // websocket.disconnect: code, reason
+  kSseRequest,           // sse.request: the request body of an sse scope: body, more
+  kSseDisconnect,        // sse.disconnect: reason
 };
 
 struct Event {
   EventType type = EventType::kNone;
   std::string_view body;  // valid until the next receive() or until the app returns to the loop
   bool more = false;
+  bool text = false;        // kWebSocketReceive
+  int code = 0;             // kWebSocketDisconnect: the close code (1005, 1006, ...)
+  std::string_view reason;  // kWebSocketDisconnect (peer's reason text or a PAGI token),
+                            // kSseDisconnect (a PAGI token); same lifetime as body
+};
+
+// One sse.send (PAGI.md §3.5): a `data:` line per line of data, optional event/id/retry.
+struct SseEvent {
+  std::string_view data;
+  std::string_view event;  // "" for none; CR or LF makes the send kInvalid
+  std::string_view id;     // "" for none; CR or LF makes the send kInvalid
+  int64_t retry = -1;      // milliseconds; < 0 for none
 };
 
 // Outcome of a send. kOk and kBlocked both mean the event was taken; kBlocked also means the
@@ -114,6 +136,38 @@ class Exchange {
   // finish(true) with the app's error message, logged as `PAGI application error: MESSAGE`.
   virtual void fail(std::string_view message) = 0;
 
+  // --- websocket scopes (PAGI.md §3.4) ---------------------------------------------------
+  // receive() yields kWebSocketConnect first, then kWebSocketReceive messages and one
+  // kWebSocketDisconnect. Before ws_accept, send_start/send_body are the denial response
+  // (websocket.http.response.start/body: buffered until the last body, then sent and the
+  // connection closed). Called on another scope type, these return kInvalid.
+  //
+  // websocket.accept: writes the 101. `subprotocol` "" for none, else it must match
+  // ^[\w\-.]+$; `headers` are extra handshake headers (checked like response headers).
+  virtual SendResult ws_accept(std::string_view subprotocol, std::span<const Header> headers) = 0;
+  // websocket.send: one message, text (UTF-8 checked) or bytes. Before accept: kInvalid.
+  virtual SendResult ws_send(std::string_view data, bool text) = 0;
+  // websocket.close: before accept the handshake is refused with 403; after it a Close frame
+  // with code (1000-1003, 1007-1011, 3000-4999) and a UTF-8 reason (cut to 123 bytes).
+  virtual SendResult ws_close(int code = 1000, std::string_view reason = {}) = 0;
+  // websocket.keepalive: a ping every interval (0 stops); no pong within timeout (0: no
+  // check) closes with 1006 keepalive_timeout. The last call wins.
+  virtual SendResult ws_keepalive(uint64_t interval_ms, uint64_t timeout_ms) = 0;
+
+  // --- sse scopes (PAGI.md §3.5) ---------------------------------------------------------
+  // receive() yields kSseRequest body pieces (one {"", more=false} for a bodiless request),
+  // then kSseDisconnect. Before sse_start, send_start/send_body are the decline response
+  // (sse.http.response.start/body), after which the connection closes; first send wins.
+  //
+  // sse.start: writes the head at once (text/event-stream, no-cache, chunked on HTTP/1.1).
+  virtual SendResult sse_start(int status, std::span<const Header> headers) = 0;
+  virtual SendResult sse_send(const SseEvent& event) = 0;
+  virtual SendResult sse_comment(std::string_view comment) = 0;
+  // sse.keepalive: a `:comment` every interval (0 stops); allowed before sse_start.
+  virtual SendResult sse_keepalive(uint64_t interval_ms, std::string_view comment) = 0;
+  // sse.close: ends the stream now; any later send is kInvalid. Idempotent.
+  virtual SendResult sse_close() = 0;
+
   // Free for the app: per-request state it wants back in the callbacks below. Untouched by
   // the server from on_request until App::on_end has returned.
   void* app_data = nullptr;
@@ -128,9 +182,14 @@ struct ExchangeEnd {
   // PAGI disconnect reason (PAGI.md §2.7): client_closed, write_error, server_shutdown,
   // server_error (the app failed or left its response unfinished), body_too_large,
   // protocol_error.
+  //
+  // websocket: the reason the last kWebSocketDisconnect carried (the peer's reason text or a
+  // token), with its code; sse: "" for a clean end (the stream or the decline response was
+  // completed), else the sse.disconnect reason.
   std::string_view reason;
   bool response_started = false;   // a response head was sent (the app's, or the server's 500)
   bool response_complete = false;  // the final body or trailers were sent (or a whole 500)
+  int code = 0;                    // websocket: the disconnect's close code; else 0
 };
 
 // Reports the outcome of App::start / App::stop. Call done() once, on the core's thread,

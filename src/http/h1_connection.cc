@@ -458,7 +458,8 @@ bool H1Connection::receive_ready() const {
 
 bool H1Connection::receive(Event& out) {
   if (!app_active_) {
-    out = Event{EventType::kHttpDisconnect, {}, false};
+    out = Event{};
+    out.type = EventType::kHttpDisconnect;
     return true;
   }
   if (!client_gone_ && !body_event_done_) {
@@ -488,7 +489,8 @@ bool H1Connection::receive(Event& out) {
     wants_receive_ = true;
     return false;
   }
-  out = Event{EventType::kHttpDisconnect, {}, false};
+  out = Event{};
+  out.type = EventType::kHttpDisconnect;
   return true;
 }
 

@@ -107,6 +107,16 @@ class H1Connection final : public Exchange, private ParserHandler {
   std::string_view error() const override { return error_; }
   void finish(bool failed) override;
   void fail(std::string_view message) override;
+  // WebSocket and SSE sends: not wired to connections yet (issue 5), refused.
+  SendResult ws_accept(std::string_view, std::span<const Header>) override { return unwired(); }
+  SendResult ws_send(std::string_view, bool) override { return unwired(); }
+  SendResult ws_close(int, std::string_view) override { return unwired(); }
+  SendResult ws_keepalive(uint64_t, uint64_t) override { return unwired(); }
+  SendResult sse_start(int, std::span<const Header>) override { return unwired(); }
+  SendResult sse_send(const SseEvent&) override { return unwired(); }
+  SendResult sse_comment(std::string_view) override { return unwired(); }
+  SendResult sse_keepalive(uint64_t, std::string_view) override { return unwired(); }
+  SendResult sse_close() override { return unwired(); }
 
  private:
   enum class Response : uint8_t { kNone, kHeadOpen, kBody, kComplete };
@@ -117,6 +127,11 @@ class H1Connection final : public Exchange, private ParserHandler {
   Action on_message_complete() override;
 
   enum class Pause : uint8_t { kNone, kBody, kMessage };
+
+  SendResult unwired() {
+    error_ = "this event is not valid on an http scope";
+    return SendResult::kInvalid;
+  }
 
   void pump();
   void request_pump();
