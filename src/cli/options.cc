@@ -73,6 +73,7 @@ enum class Id {
   kNoAccessLog,
   kPidFile,
   kAccessLogFormat,
+  kMetricsListen,
   kServer,
   kHelp,
   kVersion,
@@ -169,6 +170,8 @@ constexpr Flag kFlags[] = {
     {Id::kNoAccessLog, "no-access-log", 0, "", S::kLogging, St::kBuilt, "no access log"},
     {Id::kAccessLogFormat, "access-log-format", 0, "FMT", S::kLogging, St::kBuilt,
      "clf, combined, common, tiny or a format"},
+    {Id::kMetricsListen, "metrics-listen", 0, "ADDR", S::kLogging, St::kBuilt,
+     "serve Prometheus text at /metrics on HOST:PORT or unix:PATH"},
     {Id::kServer, "server", 's', "CLASS", S::kLogging, St::kBuilt,
      "server class; only PAGI::Server"},
     {Id::kHelp, "help", 'h', "", S::kLogging, St::kBuilt, "show this help"},
@@ -640,6 +643,18 @@ bool Parser::apply(const Flag& flag, const std::string& shown, std::string_view 
     case Id::kNoAccessLog: o_.no_access_log = true; return true;
     case Id::kPidFile: return non_empty(o_.pid_file.emplace());
     case Id::kAccessLogFormat: return non_empty(o_.access_log_format);
+    case Id::kMetricsListen: {
+      std::string why;
+      ListenSpec& spec = o_.metrics_listen.emplace();
+      bool ok = v.rfind("unix:", 0) == 0 ? unix_spec(v.substr(5), spec, &why)
+                                         : parse_listen(v, spec, &why);
+      if (ok && spec.kind != ListenSpec::Kind::kTcp && v.rfind("unix:", 0) != 0) {
+        why = quoted(v) + " is not HOST:PORT, [IPV6]:PORT or unix:PATH";
+        ok = false;
+      }
+      if (!ok) return fail(shown + ": " + why);
+      return true;
+    }
     case Id::kServer:
       if (v != "PAGI::Server") {
         return fail(shown + ": " + quoted(v) +
@@ -659,6 +674,19 @@ bool Parser::finish() {
   if (!resolve_app() || !resolve_listeners()) return false;
   if (o_.access_log && o_.no_access_log) {
     return fail("--no-access-log: cannot be combined with --access-log");
+  }
+  if (o_.metrics_listen) {
+    // A TCP port shared with an app listener would split connections between the two
+    // (SO_REUSEPORT); a unix path would be taken over.
+    const ListenSpec& m = *o_.metrics_listen;
+    for (const ListenSpec& l : o_.listeners) {
+      bool same = m.kind == l.kind && (m.kind == ListenSpec::Kind::kUnix
+                                           ? m.path == l.path
+                                           : m.port != 0 && m.port == l.port);
+      if (same) {
+        return fail("--metrics-listen: " + quoted(describe(m)) + " is also an app listener");
+      }
+    }
   }
   if (o_.write_low_watermark >= o_.write_high_watermark) {
     return fail("--write-low-watermark (" + std::to_string(o_.write_low_watermark) +

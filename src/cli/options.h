@@ -67,6 +67,7 @@ struct Options {
 
   std::optional<std::string> pid_file;  // --pid FILE: our pid, written at start, removed at exit
   std::string access_log_format = "clf";
+  std::optional<ListenSpec> metrics_listen;  // --metrics-listen HOST:PORT | unix:PATH
 
   bool show_help = false;
   bool show_version = false;

@@ -13,9 +13,11 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <chrono>
 #include <cstring>
 #include <future>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +28,8 @@
 #include "server/access_log_format.h"
 #include "server/core.h"
 #include "server/listener.h"
+#include "server/metrics.h"
+#include "server/metrics_server.h"
 
 namespace pagi::cli {
 namespace {
@@ -198,6 +202,7 @@ int run_server(const Options& o) {
   config.idle_timeout_ms = uint64_t(o.timeout) * 1000;
   config.shutdown_timeout_ms = uint64_t(o.shutdown_timeout) * 1000;
   config.server_header = "PAGI::Server/" PAGI_VERSION " (pagi-server)";
+  config.metrics = o.metrics_listen.has_value();
 
   // Signals: blocked here, before any thread exists, so every core inherits the mask and
   // only the signalfd below sees them.
@@ -228,6 +233,22 @@ int run_server(const Options& o) {
     }
     config.listeners.push_back(std::move(l));
   }
+  // The metrics listener is opened with the others, so a busy address fails start-up, and
+  // served only once every core serves.
+  std::optional<server::Listener> metrics_listener;
+  if (o.metrics_listen) {
+    const ListenSpec& spec = *o.metrics_listen;
+    server::Listener l;
+    bool ok = spec.kind == ListenSpec::Kind::kUnix
+                  ? server::open_unix_listener(spec.path, -1, 64, l, &error)
+                  : server::open_tcp_listener(spec.host, spec.port, 1, 64, l, &error);
+    if (!ok) {
+      fprintf(stderr, "pagi-server: --metrics-listen: %s\n", error.c_str());
+      for (auto& opened : config.listeners) server::close_listener(opened, true);
+      return 1;
+    }
+    metrics_listener = std::move(l);
+  }
 
   // Every core starts at once and runs its app's start-up (PAGI lifespan) on its own loop;
   // the server serves only if all of them succeed. A core that failed has stopped itself.
@@ -256,7 +277,35 @@ int run_server(const Options& o) {
     for (auto& c : core_list) c->drain();
     for (auto& c : core_list) c->join();
     for (auto& l : config.listeners) server::close_listener(l, true);
+    if (metrics_listener) server::close_listener(*metrics_listener, true);
     return 1;
+  }
+
+  // Scrapes ask every core for a copy of its counters through its mailbox. A core that does
+  // not answer in time (its app holds the thread) is shown with its last numbers.
+  std::unique_ptr<server::MetricsServer> metrics;
+  if (metrics_listener) {
+    std::vector<server::CoreMetrics> last(core_list.size());
+    auto render = [&core_list, last]() mutable {
+      std::vector<std::future<server::CoreMetrics>> answers;
+      for (auto& c : core_list) answers.push_back(c->metrics());
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+      for (size_t i = 0; i < answers.size(); ++i) {
+        if (answers[i].wait_until(deadline) == std::future_status::ready) {
+          try {
+            last[i] = answers[i].get();
+          } catch (const std::future_error&) {
+            last[i].responsive = false;  // the core stopped before it answered
+          }
+        } else {
+          last[i].responsive = false;
+        }
+      }
+      return server::render_prometheus(last);
+    };
+    LOG_INFO("PAGI Server metrics at %s%s", metrics_listener->describe().c_str(),
+             metrics_listener->is_unix ? " (GET /metrics)" : "metrics");
+    metrics = std::make_unique<server::MetricsServer>(std::move(*metrics_listener), render);
   }
 
   if (o.pid_file) {
@@ -268,6 +317,7 @@ int run_server(const Options& o) {
       fprintf(stderr, "pagi-server: cannot write pid file %s: %s\n", o.pid_file->c_str(),
               strerror(errno));
       if (fd >= 0) close(fd);
+      metrics.reset();
       for (auto& c : core_list) c->drain();
       for (auto& c : core_list) c->join();
       for (auto& l : config.listeners) server::close_listener(l, true);
@@ -307,6 +357,8 @@ int run_server(const Options& o) {
       draining = true;
       LOG_INFO("Received %s, shutting down gracefully", sigabbrev_np(sig));
       notify_systemd("STOPPING=1");
+      // Stopped first: a scrape posts to the cores, which must still be serving.
+      metrics.reset();
       for (auto& c : core_list) c->drain();
       joiner = std::thread([&core_list, done_fd] {
         for (auto& c : core_list) c->join();
@@ -320,6 +372,7 @@ int run_server(const Options& o) {
       LOG_WARN("Received SIG%s: not supported; ignoring", sigabbrev_np(sig));
     }
   }
+  metrics.reset();
   if (joiner.joinable()) joiner.join();
   for (auto& l : config.listeners) server::close_listener(l, true);
   close(done_fd);

@@ -271,9 +271,9 @@ void H1Connection::start_exchange(RequestHead& head) {
   body_queued_.clear();
   body_bytes_ = 0;
   complete_ns_ = 0;
-  if (ctx_.access_log != nullptr) {
+  if (measuring()) {
     head_ns_ = monotonic_ns();
-    arrived_ = int64_t(time(nullptr));
+    if (ctx_.access_log != nullptr) arrived_ = int64_t(time(nullptr));
   }
 
   scope_.type = ScopeType::kHttp;
@@ -314,7 +314,17 @@ void H1Connection::report_end() {
 }
 
 void H1Connection::mark_complete() {
-  if (ctx_.access_log != nullptr && complete_ns_ == 0) complete_ns_ = monotonic_ns();
+  if (measuring() && complete_ns_ == 0) complete_ns_ = monotonic_ns();
+}
+
+// Metrics for an exchange being wound up: its status class and latencies, from the readings
+// the access log shares.
+void H1Connection::count_exchange() {
+  RequestStats& st = *ctx_.stats;
+  st.count_status(status_);
+  st.app_latency.observe(app_done_ns_ > head_ns_ ? (app_done_ns_ - head_ns_) / 1000 : 0);
+  uint64_t end_ns = complete_ns_ != 0 ? complete_ns_ : monotonic_ns();
+  st.total_latency.observe(end_ns > head_ns_ ? (end_ns - head_ns_) / 1000 : 0);
 }
 
 // One line per request the app was given, once it is wound up (PAGI.md §5.9); requests
@@ -339,6 +349,7 @@ void H1Connection::log_access() {
 void H1Connection::end_exchange() {
   report_end();
   if (ctx_.access_log != nullptr) log_access();
+  if (ctx_.stats != nullptr) count_exchange();
   exchange_open_ = false;
   if (!message_complete_ || !keep_alive_ || shutting_down_ || input_eof_) {
     close_after_flush_ = true;
@@ -365,6 +376,7 @@ void H1Connection::finish_impl(bool failed, std::string_view message) {
   wants_receive_ = false;
   wants_writable_ = false;
   if (failed) ++ctx_.app_errors;
+  if (measuring()) app_done_ns_ = monotonic_ns();
   // A failed app, or one that left no or half a response, ends abnormally (server_error);
   // an app that started a response and returned gets it completed with an empty body.
   if (failed || response_ == Response::kNone || response_ == Response::kBody) {
@@ -435,6 +447,8 @@ void H1Connection::bad_request(int status, std::string_view message) {
     }
     write_error_response(out_, status, message, ctx_.date->get(), ctx_.server_header);
     if (exchange_open_) status_ = status;
+    // A head refused before dispatch is no exchange: its response is counted here.
+    if (!exchange_open_ && ctx_.stats != nullptr) ctx_.stats->count_status(status);
   }
   // The app, if any, sees its client gone; its later sends are dropped.
   if (exchange_open_) {

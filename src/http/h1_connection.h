@@ -13,6 +13,7 @@
 #include "http/access_sink.h"
 #include "http/date_cache.h"
 #include "http/request_parser.h"
+#include "http/request_stats.h"
 #include "http/response_writer.h"
 #include "pagi/app.h"
 
@@ -30,6 +31,7 @@ struct H1Context {
   DateCache* date = nullptr;
   std::vector<std::unique_ptr<RequestHead>>* head_pool = nullptr;
   AccessSink* access_log = nullptr;  // null: no access log (nothing is measured either)
+  RequestStats* stats = nullptr;     // null: no metrics (nothing is measured for them)
   // Counters the core reports (plain integers: one core writes them).
   uint64_t requests = 0;
   uint64_t app_errors = 0;
@@ -156,6 +158,8 @@ class H1Connection final : public Exchange, private ParserHandler {
   void report_end();
   void mark_complete();
   void log_access();
+  bool measuring() const { return ctx_.access_log != nullptr || ctx_.stats != nullptr; }
+  void count_exchange();
 
   H1Context& ctx_;
   Transport& transport_;
@@ -197,10 +201,11 @@ class H1Connection final : public Exchange, private ParserHandler {
   bool resp_started_ = false;
   bool resp_complete_ = false;
   const char* end_reason_ = nullptr;  // a disconnect reason; null: none (yet)
-  // For the access log, measured only when there is one.
+  // For the access log and metrics, measured only when there is one of them.
   uint64_t body_bytes_ = 0;   // the app's body bytes, framing excluded
   uint64_t head_ns_ = 0;      // monotonic: the request head was complete
   uint64_t complete_ns_ = 0;  // monotonic: the response was complete; 0: not (yet)
+  uint64_t app_done_ns_ = 0;  // monotonic: the app finished (for metrics)
   int64_t arrived_ = 0;       // unix seconds, for %t
 
   // Connection state.

@@ -107,6 +107,10 @@ class Reactor {
 
   // Completions handled since start (for stats).
   uint64_t completions() const { return completions_; }
+  // Loop time since run() began and the part of it spent inside io_uring_enter (submitting
+  // and waiting), in ns: busy = run - wait. Read on the loop thread.
+  uint64_t loop_run_ns() const;
+  uint64_t loop_wait_ns() const { return wait_ns_; }
 
  private:
   Reactor() = default;
@@ -114,7 +118,8 @@ class Reactor {
   void arm_mailbox();
   void drain_mailbox();
   void run_deferred();
-  static uint64_t clock_ms();
+  static uint64_t clock_ns();
+  static uint64_t clock_ms() { return clock_ns() / 1000000; }
 
   class MailboxHandler;
 
@@ -124,6 +129,8 @@ class Reactor {
   RingFeatures features_;
   uint64_t now_ms_ = 0;
   uint64_t completions_ = 0;
+  uint64_t run_start_ns_ = 0;
+  uint64_t wait_ns_ = 0;
   bool stopping_ = false;
 
   Deferred* deferred_head_ = nullptr;

@@ -104,6 +104,7 @@ void Connection::on_recv(const ring::Completion& c) {
   if (!c.more) recv_armed_ = false;
   if (c.res > 0) {
     last_read_ms_ = reactor_.now_ms();
+    core_.counters().bytes_received += uint64_t(c.res);
     if (state_ == State::kOpen) {
       h1_->on_input(std::string_view(reactor_.buffers().data(c.buffer_id), size_t(c.res)));
     }
@@ -139,6 +140,7 @@ void Connection::on_send(const ring::Completion& c) {
     hard_close();
     return;
   }
+  core_.counters().bytes_sent += uint64_t(c.res);
   h1_->on_sent(size_t(c.res));
   if (h1_->sendable() > 0) flush();  // the rest (or what came meanwhile) goes at once
 }

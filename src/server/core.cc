@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -110,6 +111,37 @@ void Core::join() {
   if (thread_.joinable()) thread_.join();
 }
 
+std::future<CoreMetrics> Core::metrics() {
+  auto p = std::make_shared<std::promise<CoreMetrics>>();
+  std::future<CoreMetrics> f = p->get_future();
+  if (!started_.load()) {
+    CoreMetrics none;
+    none.responsive = false;
+    p->set_value(none);
+    return f;
+  }
+  // Copied on the core's thread: its counters are plain integers nobody else touches.
+  reactor_->post([this, p] { p->set_value(snapshot()); });
+  return f;
+}
+
+CoreMetrics Core::snapshot() const {
+  CoreMetrics m = counters_;
+  m.connections_active = uint64_t(active_ - rejecting_);
+  m.requests = h1_.requests;
+  m.app_errors = h1_.app_errors;
+  m.bad_requests = h1_.bad_requests;
+  m.responses_by_class = request_stats_.responses_by_class;
+  m.app_latency = request_stats_.app_latency;
+  m.total_latency = request_stats_.total_latency;
+  uint64_t run_ns = reactor_->loop_run_ns();
+  uint64_t wait_ns = std::min(reactor_->loop_wait_ns(), run_ns);
+  m.loop_total_us = run_ns / 1000;
+  m.loop_busy_us = (run_ns - wait_ns) / 1000;
+  m.responsive = true;
+  return m;
+}
+
 void Core::run(int cpu, std::promise<StartResult> ready) {
   if (cpu >= 0 && config_.pin_threads) {
     cpu_set_t set;
@@ -142,6 +174,7 @@ void Core::run(int cpu, std::promise<StartResult> ready) {
   h1_.blocks = &blocks_;
   h1_.date = &date_;
   h1_.head_pool = &head_pool_;
+  if (config_.metrics) h1_.stats = &request_stats_;
   if (config_.access_log_fd >= 0 && config_.access_log_format) {
     access_log_ = std::make_unique<AccessLog>(*reactor_, config_.access_log_fd,
                                               *config_.access_log_format);
@@ -218,13 +251,13 @@ void Core::finish_stop() {
 }
 
 void Core::on_accept(Acceptor& a, int fd) {
-  ++stats_.accepted;
+  ++counters_.connections_accepted;
   // Connections being turned away do not count: they only linger briefly so the client
   // reads its 503, and a slot must free up as soon as an admitted connection goes.
   size_t admitted = active_ - rejecting_;
   bool reject = int(admitted) >= config_.max_connections_per_core || draining_;
   if (reject) {
-    ++stats_.rejected;
+    ++counters_.connections_rejected;
     if (int(rejecting_) >= config_.max_connections_per_core) {
       reactor_->close(fd);  // a flood: no 503 for this one, and no memory spent on it
       return;

@@ -17,6 +17,7 @@
 #include "ring/reactor.h"
 #include "server/access_log_format.h"
 #include "server/listener.h"
+#include "server/metrics.h"
 
 namespace pagi::server {
 
@@ -41,20 +42,14 @@ struct ServerConfig {
   // O_APPEND) when both are set.
   int access_log_fd = -1;
   std::optional<AccessLogFormat> access_log_format;
+  // --metrics-listen: the cores count status classes and latencies (clock reads per request).
+  bool metrics = false;
 };
 
 // What Core::start's future reports: empty `error` when the core serves.
 struct StartResult {
   std::string error;
   bool app_failed = false;  // the app's start-up (PAGI lifespan) failed: `error` is its message
-};
-
-// Counters a core keeps for itself; summed by the supervisor only when asked.
-struct CoreStats {
-  uint64_t accepted = 0;
-  uint64_t rejected = 0;
-  uint64_t requests = 0;
-  uint64_t active = 0;
 };
 
 class Core {
@@ -73,6 +68,10 @@ class Core {
   // serves.
   void drain();
   void join();
+  // A copy of the core's metrics, taken on its own thread (posted to its mailbox). Only while
+  // the core serves (between a successful start and drain()); else the future holds a
+  // default CoreMetrics with `responsive` false at once.
+  std::future<CoreMetrics> metrics();
 
   // --- used by Connection, on the core's thread ---
   ring::Reactor& reactor() { return *reactor_; }
@@ -80,6 +79,8 @@ class Core {
   const ServerConfig& config() const { return config_; }
   int index() const { return index_; }
   void release(Connection* c);
+  // Connection-side counters (accepts, bytes); the rest is gathered in metrics().
+  CoreMetrics& counters() { return counters_; }
 
  private:
   class Acceptor;
@@ -127,7 +128,9 @@ class Core {
   Lifecycle stop_done_{this, false};
   ring::Timer shutdown_timer_;  // connections' drain, then the app's stop
   uint64_t last_capacity_log_ms_ = 0;
-  CoreStats stats_;
+  CoreMetrics counters_;
+  http::RequestStats request_stats_;
+  CoreMetrics snapshot() const;
   std::atomic<bool> started_{false};
 };
 

@@ -54,12 +54,6 @@ void histogram(std::string& out, const char* name, const char* help, const Laten
 
 }  // namespace
 
-uint64_t LatencyHistogram::cumulative(size_t i) const {
-  uint64_t n = 0;
-  for (size_t k = 0; k <= i && k < buckets_.size(); ++k) n += buckets_[k];
-  return n;
-}
-
 void CoreMetrics::add(const CoreMetrics& o) {
   connections_accepted += o.connections_accepted;
   connections_rejected += o.connections_rejected;
@@ -116,10 +110,27 @@ std::string render_prometheus(const std::vector<CoreMetrics>& cores) {
     snprintf(v, sizeof(v), "%.6f", u);
     out += "pagi_loop_utilisation{core=\"" + std::to_string(i) + "\"} " + v + "\n";
   }
+  header(out, "pagi_loop_busy_seconds_total", "counter",
+         "A core's loop time outside io_uring_enter (rate() of it is the utilisation).");
+  for (size_t i = 0; i < cores.size(); ++i) {
+    out += "pagi_loop_busy_seconds_total{core=\"" + std::to_string(i) + "\"} " +
+           seconds(cores[i].loop_busy_us) + "\n";
+  }
+  header(out, "pagi_loop_seconds_total", "counter", "A core's loop wall time.");
+  for (size_t i = 0; i < cores.size(); ++i) {
+    out += "pagi_loop_seconds_total{core=\"" + std::to_string(i) + "\"} " +
+           seconds(cores[i].loop_total_us) + "\n";
+  }
+  header(out, "pagi_core_responsive", "gauge",
+         "1 if the core answered this scrape in time; 0: its numbers are from its last answer.");
+  for (size_t i = 0; i < cores.size(); ++i) {
+    line(out, "pagi_core_responsive", "core=\"" + std::to_string(i) + "\"",
+         cores[i].responsive ? 1 : 0);
+  }
   histogram(out, "pagi_app_duration_seconds",
-            "Time from dispatching a request to the app finishing it.", t.app_latency);
+            "Time from a complete request head to the app finishing it.", t.app_latency);
   histogram(out, "pagi_request_duration_seconds",
-            "Time from a complete request head to the response written.", t.total_latency);
+            "Time from a complete request head to the complete response.", t.total_latency);
   return out;
 }
 

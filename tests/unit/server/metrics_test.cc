@@ -1,6 +1,8 @@
 // Metrics: histogram buckets, summing cores, and the Prometheus text a scrape returns.
 #include "server/metrics.h"
 
+#include "http/request_stats.h"
+
 #include <gtest/gtest.h>
 
 namespace pagi::server {
@@ -55,8 +57,39 @@ TEST(Metrics, EveryFamilyHasHelpAndType) {
   for (size_t p = 0; (p = text.find("# HELP ", p)) != std::string::npos; ++p) ++helps;
   for (size_t p = 0; (p = text.find("# TYPE ", p)) != std::string::npos; ++p) ++types;
   EXPECT_EQ(helps, types);
-  EXPECT_EQ(helps, 12u);
+  EXPECT_EQ(helps, 15u);
   EXPECT_EQ(text.back(), '\n');
+}
+
+TEST(Metrics, LoopCountersAndResponsivenessArePerCore) {
+  std::vector<CoreMetrics> cores(2);
+  cores[0].loop_busy_us = 1500000;
+  cores[0].loop_total_us = 3000000;
+  cores[1].responsive = false;
+  std::string text = render_prometheus(cores);
+  EXPECT_NE(text.find("pagi_loop_busy_seconds_total{core=\"0\"} 1.500000\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("pagi_loop_seconds_total{core=\"0\"} 3.000000\n"), std::string::npos);
+  EXPECT_NE(text.find("pagi_loop_utilisation{core=\"0\"} 0.500000\n"), std::string::npos);
+  EXPECT_NE(text.find("pagi_core_responsive{core=\"0\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("pagi_core_responsive{core=\"1\"} 0\n"), std::string::npos);
+}
+
+TEST(RequestStats, StatusClassesAndNone) {
+  http::RequestStats s;
+  s.count_status(101);
+  s.count_status(200);
+  s.count_status(204);
+  s.count_status(404);
+  s.count_status(599);
+  s.count_status(0);    // no response was started
+  s.count_status(999);  // the app may send up to 999: not a class
+  EXPECT_EQ(s.responses_by_class[0], 2u);
+  EXPECT_EQ(s.responses_by_class[1], 1u);
+  EXPECT_EQ(s.responses_by_class[2], 2u);
+  EXPECT_EQ(s.responses_by_class[3], 0u);
+  EXPECT_EQ(s.responses_by_class[4], 1u);
+  EXPECT_EQ(s.responses_by_class[5], 1u);
 }
 
 }  // namespace
