@@ -3,6 +3,8 @@
 // the help and the parser cannot disagree about which flags exist.
 #include "cli/options.h"
 
+#include "http/proxy_headers.h"
+
 #include <arpa/inet.h>
 #include <sys/un.h>
 
@@ -46,6 +48,8 @@ enum class Id {
   kListen,
   kBacklog,
   kReuseport,
+  kProxyHeaders,
+  kForwardedAllowIps,
   kCores,
   kWorkers,
   kMaxConnections,
@@ -120,6 +124,10 @@ constexpr Flag kFlags[] = {
     {Id::kBacklog, "listener-backlog", 'b', "N", S::kListeners, St::kBuilt, "listen queue length"},
     {Id::kReuseport, "reuseport", 0, "", S::kListeners, St::kBuilt,
      "always on: each core binds its own SO_REUSEPORT socket"},
+    {Id::kProxyHeaders, "proxy-headers", 0, "", S::kListeners, St::kBuilt,
+     "take client/scheme from trusted peers' X-Forwarded-*, Forwarded"},
+    {Id::kForwardedAllowIps, "forwarded-allow-ips", 0, "LIST", S::kListeners, St::kBuilt,
+     "trusted peers: IPs, CIDRs, unix:, *"},
 
     {Id::kCores, "cores", 0, "N", S::kLimits, St::kBuilt,
      "event-loop threads, one per CPU (default: all CPUs)"},
@@ -401,6 +409,7 @@ class Parser {
   std::string error_;
   std::vector<std::string> positionals_;
   bool app_flag_ = false;  // -a/--app given
+  bool forwarded_given_ = false;
   std::string host_{kDefaultHost};
   int port_ = kDefaultPort;
   bool host_given_ = false;
@@ -588,6 +597,14 @@ bool Parser::apply(const Flag& flag, const std::string& shown, std::string_view 
     }
     case Id::kBacklog: return number(shown, v, 1, kIntMax, o_.listener_backlog);
     case Id::kReuseport: return true;  // what every core does anyway
+    case Id::kProxyHeaders: o_.proxy_headers = true; return true;
+    case Id::kForwardedAllowIps: {
+      std::string why;
+      if (!http::ProxyTrust::parse(v, &why)) return fail(shown + ": " + why);
+      o_.forwarded_allow_ips = std::string(v);
+      forwarded_given_ = true;
+      return true;
+    }
 
     case Id::kCores: return number(shown, v, 1, kMaxCores, o_.cores);
     case Id::kWorkers:
@@ -674,6 +691,9 @@ bool Parser::finish() {
   if (!resolve_app() || !resolve_listeners()) return false;
   if (o_.access_log && o_.no_access_log) {
     return fail("--no-access-log: cannot be combined with --access-log");
+  }
+  if (forwarded_given_ && !o_.proxy_headers) {
+    return fail("--forwarded-allow-ips: applies with --proxy-headers, which is not given");
   }
   if (o_.metrics_listen) {
     // A TCP port shared with an app listener would split connections between the two
@@ -818,6 +838,7 @@ std::string default_text(Id id) {
     case Id::kLifespan: return "auto";
     case Id::kLogLevel: return "info";
     case Id::kAccessLogFormat: return d.access_log_format;
+    case Id::kForwardedAllowIps: return d.forwarded_allow_ips;
     case Id::kServer: return "PAGI::Server";
     default: return {};
   }

@@ -34,6 +34,9 @@ struct Options {
   std::vector<ListenSpec> listeners;     // resolved from --host/--port, --socket, --listen
   int cores = 0;                         // --cores / -w/--workers; 0 = online CPUs
   int listener_backlog = 2048;           // -b/--listener-backlog
+  bool proxy_headers = false;            // --proxy-headers
+  // --forwarded-allow-ips: peers whose forwarding headers are believed (http::ProxyTrust).
+  std::string forwarded_allow_ips = "127.0.0.1,unix:";
 
   // Limits (PAGI.md §5.1). 0 where noted = unlimited/default.
   int max_connections = 0;               // per core; 0 = default 1000

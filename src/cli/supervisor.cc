@@ -24,6 +24,7 @@
 #include "apps/app_factory.h"
 #include "cli/notify.h"
 #include "common/log.h"
+#include "http/proxy_headers.h"
 #include "perl/perl_host.h"
 #include "server/access_log_format.h"
 #include "server/core.h"
@@ -203,6 +204,16 @@ int run_server(const Options& o) {
   config.shutdown_timeout_ms = uint64_t(o.shutdown_timeout) * 1000;
   config.server_header = "PAGI::Server/" PAGI_VERSION " (pagi-server)";
   config.metrics = o.metrics_listen.has_value();
+  // Parsed (and checked) by the option parser already; lives as long as the cores.
+  std::optional<http::ProxyTrust> proxy_trust;
+  if (o.proxy_headers) {
+    proxy_trust = http::ProxyTrust::parse(o.forwarded_allow_ips, &error);
+    if (!proxy_trust) {
+      fprintf(stderr, "pagi-server: --forwarded-allow-ips: %s\n", error.c_str());
+      return 2;
+    }
+    config.proxy_trust = &*proxy_trust;
+  }
 
   // Signals: blocked here, before any thread exists, so every core inherits the mask and
   // only the signalfd below sees them.

@@ -287,8 +287,32 @@ void H1Connection::start_exchange(RequestHead& head) {
   scope_.root_path = {};
   scope_.headers = head.headers();
   scope_.is_unix = transport_.is_unix();
+  forwarded_client_ = {};
+  if (ctx_.proxy_trust != nullptr) apply_proxy_headers();
 
   ctx_.app->on_request(*this);
+}
+
+// --proxy-headers: a trusted peer's forwarding headers name this request's client and scheme
+// (per request: a proxy's keep-alive connection carries many clients' requests).
+void H1Connection::apply_proxy_headers() {
+  Endpoint peer;
+  bool has_peer = transport_.client_endpoint(peer);
+  Forwarded f = resolve_forwarded(*ctx_.proxy_trust, !has_peer, peer.host, scope_.headers);
+  if (!f.client.empty()) {
+    forwarded_client_ = f.client;
+    forwarded_port_ = f.port;
+  }
+  if (f.has_scheme) scope_.scheme = f.secure ? "https" : "http";
+}
+
+bool H1Connection::client(Endpoint& out) {
+  if (!forwarded_client_.empty()) {
+    out.host = forwarded_client_;
+    out.port = forwarded_port_;
+    return true;
+  }
+  return transport_.client_endpoint(out);
 }
 
 bool H1Connection::exchange_done() const {
@@ -332,7 +356,7 @@ void H1Connection::count_exchange() {
 void H1Connection::log_access() {
   AccessRecord r;
   Endpoint peer;
-  r.client = transport_.client_endpoint(peer) ? peer.host : std::string_view("unix");
+  r.client = client(peer) ? peer.host : std::string_view("unix");
   r.method = scope_.method;
   r.raw_path = scope_.raw_path;
   r.query = scope_.query_string;
@@ -357,6 +381,7 @@ void H1Connection::end_exchange() {
   body_queued_.clear();
   body_delivered_.clear();
   scope_ = Scope{};
+  forwarded_client_ = {};
   if (pause_ == Pause::kMessage || pause_ == Pause::kBody) {
     pause_ = Pause::kNone;
     parser_.resume();

@@ -12,6 +12,7 @@
 #include "common/buffer_pool.h"
 #include "http/access_sink.h"
 #include "http/date_cache.h"
+#include "http/proxy_headers.h"
 #include "http/request_parser.h"
 #include "http/request_stats.h"
 #include "http/response_writer.h"
@@ -32,6 +33,7 @@ struct H1Context {
   std::vector<std::unique_ptr<RequestHead>>* head_pool = nullptr;
   AccessSink* access_log = nullptr;  // null: no access log (nothing is measured either)
   RequestStats* stats = nullptr;     // null: no metrics (nothing is measured for them)
+  const ProxyTrust* proxy_trust = nullptr;  // --proxy-headers: whose forwarding is believed
   // Counters the core reports (plain integers: one core writes them).
   uint64_t requests = 0;
   uint64_t app_errors = 0;
@@ -94,7 +96,7 @@ class H1Connection final : public Exchange, private ParserHandler {
 
   // --- Exchange (the app side) -----------------------------------------------------------
   const Scope& scope() const override { return scope_; }
-  bool client(Endpoint& out) override { return transport_.client_endpoint(out); }
+  bool client(Endpoint& out) override;
   Endpoint server() override { return transport_.server_endpoint(); }
   bool receive(Event& out) override;
   SendResult send_start(int status, std::span<const Header> headers, bool trailers) override;
@@ -160,6 +162,7 @@ class H1Connection final : public Exchange, private ParserHandler {
   void log_access();
   bool measuring() const { return ctx_.access_log != nullptr || ctx_.stats != nullptr; }
   void count_exchange();
+  void apply_proxy_headers();
 
   H1Context& ctx_;
   Transport& transport_;
@@ -207,6 +210,9 @@ class H1Connection final : public Exchange, private ParserHandler {
   uint64_t complete_ns_ = 0;  // monotonic: the response was complete; 0: not (yet)
   uint64_t app_done_ns_ = 0;  // monotonic: the app finished (for metrics)
   int64_t arrived_ = 0;       // unix seconds, for %t
+  // The client a trusted proxy named (a view into the request's headers); empty: the peer.
+  std::string_view forwarded_client_;
+  int forwarded_port_ = 0;
 
   // Connection state.
   bool client_gone_ = false;  // transport error: nothing more can be written

@@ -175,6 +175,7 @@ void Core::run(int cpu, std::promise<StartResult> ready) {
   h1_.date = &date_;
   h1_.head_pool = &head_pool_;
   if (config_.metrics) h1_.stats = &request_stats_;
+  h1_.proxy_trust = config_.proxy_trust;
   if (config_.access_log_fd >= 0 && config_.access_log_format) {
     access_log_ = std::make_unique<AccessLog>(*reactor_, config_.access_log_fd,
                                               *config_.access_log_format);

@@ -42,6 +42,8 @@ struct ServerConfig {
   // O_APPEND) when both are set.
   int access_log_fd = -1;
   std::optional<AccessLogFormat> access_log_format;
+  // --proxy-headers: whose X-Forwarded-*/Forwarded headers name the client (null: nobody's).
+  const http::ProxyTrust* proxy_trust = nullptr;
   // --metrics-listen: the cores count status classes and latencies (clock reads per request).
   bool metrics = false;
 };
