@@ -157,7 +157,7 @@ constexpr Flag kFlags[] = {
      "idle connection timeout; 0 = none"},
     {Id::kShutdownTimeout, "shutdown-timeout", 0, "SECS", S::kTimeouts, St::kBuilt,
      "graceful shutdown wait"},
-    {Id::kRequestTimeout, "request-timeout", 0, "SECS", S::kTimeouts, St::kLater,
+    {Id::kRequestTimeout, "request-timeout", 0, "SECS", S::kTimeouts, St::kBuilt,
      "HTTP request stall timeout; 0 = none"},
     {Id::kWsIdleTimeout, "ws-idle-timeout", 0, "SECS", S::kTimeouts, St::kLater,
      "WebSocket idle timeout; 0 = none"},

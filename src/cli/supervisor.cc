@@ -61,7 +61,6 @@ std::string refuse_unbuilt(const Options& o) {
     const char* why;
   };
   const Check checks[] = {
-      {o.request_timeout != d.request_timeout, "--request-timeout", "not supported yet"},
       {o.ws_idle_timeout != d.ws_idle_timeout, "--ws-idle-timeout",
        "not supported yet (WebSocket is not built yet)"},
       {o.sse_idle_timeout != d.sse_idle_timeout, "--sse-idle-timeout",
@@ -201,6 +200,7 @@ int run_server(const Options& o) {
   config.low_watermark = size_t(o.write_low_watermark);
   config.max_connections_per_core = o.max_connections > 0 ? o.max_connections : 1000;
   config.idle_timeout_ms = uint64_t(o.timeout) * 1000;
+  config.request_timeout_ms = uint64_t(o.request_timeout) * 1000;
   config.shutdown_timeout_ms = uint64_t(o.shutdown_timeout) * 1000;
   config.server_header = "PAGI::Server/" PAGI_VERSION " (pagi-server)";
   config.metrics = o.metrics_listen.has_value();

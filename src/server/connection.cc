@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -141,6 +142,7 @@ void Connection::on_send(const ring::Completion& c) {
     return;
   }
   core_.counters().bytes_sent += uint64_t(c.res);
+  last_progress_ms_ = reactor_.now_ms();
   h1_->on_sent(size_t(c.res));
   if (h1_->sendable() > 0) flush();  // the rest (or what came meanwhile) goes at once
 }
@@ -149,6 +151,8 @@ void Connection::on_send(const ring::Completion& c) {
 
 void Connection::want_flush() {
   if (state_ == State::kClosed) return;
+  // The app sent something (or the protocol has output): the request is not stalled.
+  last_progress_ms_ = reactor_.now_ms();
   reactor_.defer(*this);
 }
 
@@ -262,15 +266,17 @@ void Connection::update_timer() {
   TimerKind kind = TimerKind::kNone;
   uint64_t deadline = 0;
   uint64_t timeout = core_.config().idle_timeout_ms;
+  uint64_t request_timeout = core_.config().request_timeout_ms;
   if (state_ == State::kLingering) {
     kind = TimerKind::kLinger;
-  } else if (timeout > 0) {
-    if (h1_->reading_head()) {
-      // Slowloris: the whole head must arrive within the timeout, however it trickles.
-      kind = TimerKind::kHead;
-    } else if (h1_->idle()) {
-      kind = TimerKind::kIdle;
-    }
+  } else if (h1_->reading_head()) {
+    // Slowloris: the whole head must arrive within the timeout, however it trickles.
+    if (timeout > 0) kind = TimerKind::kHead;
+  } else if (h1_->idle()) {
+    if (timeout > 0) kind = TimerKind::kIdle;
+  } else if (request_timeout > 0) {
+    // A request in flight: never the idle timer, only the stall timer when asked for.
+    kind = TimerKind::kRequest;
   }
   if (kind == timer_kind_) return;  // idle timers are not moved per read: see on_timer
   timer_kind_ = kind;
@@ -288,6 +294,10 @@ void Connection::update_timer() {
       break;
     case TimerKind::kIdle:
       deadline = last_read_ms_ + timeout;
+      break;
+    case TimerKind::kRequest:
+      last_progress_ms_ = now;  // dispatched now
+      deadline = now + request_timeout;
       break;
   }
   reactor_.timers().arm(timer_, deadline > now ? deadline - now : 0);
@@ -310,11 +320,23 @@ void Connection::on_timer(void* self) {
       LOG_INFO("closing connection: request head not complete within %llu ms",
                static_cast<unsigned long long>(timeout));
       break;
+    case TimerKind::kRequest: {
+      // Reads and sends since arming push the deadline instead of re-arming each time.
+      uint64_t request_timeout = c->core_.config().request_timeout_ms;
+      uint64_t last = std::max(c->last_read_ms_, c->last_progress_ms_);
+      if (now < last + request_timeout) {
+        c->reactor_.timers().arm(c->timer_, last + request_timeout - now);
+        return;
+      }
+      LOG_WARN("Request stall timeout: no progress for %llu ms, closing the connection",
+               static_cast<unsigned long long>(request_timeout));
+      break;
+    }
     case TimerKind::kLinger:
     case TimerKind::kNone:
       break;
   }
-  const char* reason = c->timer_kind_ == TimerKind::kHead ? "client_timeout" : "idle_timeout";
+  const char* reason = c->timer_kind_ == TimerKind::kIdle ? "idle_timeout" : "client_timeout";
   c->timer_kind_ = TimerKind::kNone;
   if (c->state_ != State::kClosed) {
     c->h1_->on_transport_error(reason);

@@ -50,7 +50,7 @@ class Connection final : public ring::Handler, public ring::Deferred, public htt
  private:
   enum Op : unsigned { kRecv = 1, kSend = 2, kShutdown = 3, kCancel = 4 };
   enum class State : uint8_t { kOpen, kLingering, kClosed };
-  enum class TimerKind : uint8_t { kNone, kIdle, kHead, kLinger };
+  enum class TimerKind : uint8_t { kNone, kIdle, kHead, kRequest, kLinger };
 
   void on_recv(const ring::Completion& c);
   void on_send(const ring::Completion& c);
@@ -86,6 +86,7 @@ class Connection final : public ring::Handler, public ring::Deferred, public htt
   TimerKind timer_kind_ = TimerKind::kNone;
   uint64_t last_read_ms_ = 0;
   uint64_t head_started_ms_ = 0;
+  uint64_t last_progress_ms_ = 0;  // a request dispatched, an app send, a socket write
 
   // Lazily looked-up addresses (getpeername/getsockname once per connection, on demand).
   bool peer_known_ = false;

@@ -33,6 +33,7 @@ struct ServerConfig {
   size_t low_watermark = 16384;
   int max_connections_per_core = 1000;
   uint64_t idle_timeout_ms = 60000;      // --timeout: idle keep-alive and header read
+  uint64_t request_timeout_ms = 0;       // --request-timeout: a stalled HTTP request; 0 off
   uint64_t shutdown_timeout_ms = 30000;  // --shutdown-timeout
   std::string server_header;
   apps::AppFactory app_factory;
