@@ -274,8 +274,9 @@ void Connection::update_timer() {
     if (timeout > 0) kind = TimerKind::kHead;
   } else if (h1_->idle()) {
     if (timeout > 0) kind = TimerKind::kIdle;
-  } else if (request_timeout > 0) {
-    // A request in flight: never the idle timer, only the stall timer when asked for.
+  } else if (request_timeout > 0 && !h1_->response_complete()) {
+    // A request in flight: never the idle timer, only the stall timer when asked for (until
+    // the response is complete: an app working on after it has answered stalls nobody).
     kind = TimerKind::kRequest;
   }
   if (kind == timer_kind_) return;  // idle timers are not moved per read: see on_timer

@@ -59,6 +59,27 @@ TEST(Timeouts, SteadySlowStreamIsNotCut) {
   EXPECT_EQ(s->log().find("Request stall timeout"), std::string::npos) << s->log();
 }
 
+TEST(Timeouts, WorkAfterTheResponseIsNotAStall) {
+  std::string why;
+  auto s = Server::start({app_path("work_after_response.pl"), "--cores", "1",
+                          "--request-timeout", "1"},
+                         &why);
+  ASSERT_TRUE(s) << why;
+  auto c = Client::tcp(s->port());
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(c->send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto r = c->read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "answered\n");
+  EXPECT_TRUE(s->wait_for_log("work done for /slow", 10s)) << s->log();
+  // The connection is still usable once the app has returned.
+  ASSERT_TRUE(c->send("GET /fast HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto again = c->read_response();
+  ASSERT_TRUE(again) << s->log();
+  EXPECT_EQ(again->status, 200);
+  EXPECT_EQ(s->log().find("Request stall timeout"), std::string::npos) << s->log();
+}
+
 TEST(Timeouts, RequestTimeoutLeavesIdleKeepAliveConnectionsAlone) {
   std::string why;
   auto s = Server::start({"native:hello", "--cores", "1", "--request-timeout", "1"}, &why);
