@@ -64,7 +64,8 @@ class NullTransport final : public http::Transport {
 };
 
 // One whole native request: parse, scope, app, response head and body into the output queue.
-void BM_HelloRequest(benchmark::State& state, const std::string& request) {
+void BM_HelloRequest(benchmark::State& state, const std::string& request,
+                     bool metrics = false) {
   BlockPool blocks;
   http::DateCache date;
   std::vector<std::unique_ptr<http::RequestHead>> heads;
@@ -75,6 +76,8 @@ void BM_HelloRequest(benchmark::State& state, const std::string& request) {
   ctx.date = &date;
   ctx.head_pool = &heads;
   ctx.server_header = "PAGI::Server/bench";
+  http::RequestStats stats;  // --metrics-listen: status classes, two clock reads, histograms
+  if (metrics) ctx.stats = &stats;
   NullTransport transport;
   http::H1Connection conn(ctx, transport);
   for (auto _ : state) {
@@ -84,6 +87,7 @@ void BM_HelloRequest(benchmark::State& state, const std::string& request) {
 }
 BENCHMARK_CAPTURE(BM_HelloRequest, api, kApiRequest);
 BENCHMARK_CAPTURE(BM_HelloRequest, browser, kBrowserRequest);
+BENCHMARK_CAPTURE(BM_HelloRequest, api_metrics, kApiRequest, true);
 
 void BM_WriteHead(benchmark::State& state) {
   BlockPool blocks;
