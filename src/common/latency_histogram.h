@@ -12,8 +12,8 @@ class LatencyHistogram {
  public:
   // Upper bounds in µs: a 1-2.5-5 series from 100 µs to 10 s; the last slot is +Inf.
   static constexpr std::array<uint64_t, 16> kBoundsUs = {
-      100,    250,    500,     1000,    2500,    5000,    10000,    25000,
-      50000,  100000, 250000,  500000,  1000000, 2500000, 5000000,  10000000};
+      100,   250,    500,    1000,   2500,    5000,    10000,   25000,
+      50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000};
 
   void observe(uint64_t us) {
     size_t i = 0;

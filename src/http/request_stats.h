@@ -12,8 +12,8 @@ namespace pagi::http {
 
 struct RequestStats {
   std::array<uint64_t, 6> responses_by_class{};  // index 1..5 = 1xx..5xx, 0 = none sent
-  LatencyHistogram app_latency;    // head complete → the app finished
-  LatencyHistogram total_latency;  // head complete → the response complete
+  LatencyHistogram app_latency;                  // head complete → the app finished
+  LatencyHistogram total_latency;                // head complete → the response complete
 
   void count_status(int status) {
     int c = status / 100;

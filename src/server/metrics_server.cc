@@ -45,7 +45,9 @@ MetricsServer::MetricsServer(Listener listener, Render render)
   thread_ = std::thread(&MetricsServer::run, this);
 }
 
-MetricsServer::~MetricsServer() { stop(); }
+MetricsServer::~MetricsServer() {
+  stop();
+}
 
 void MetricsServer::stop() {
   if (!thread_.joinable()) return;

@@ -61,9 +61,9 @@ Samples scrape_until(int port, Pred done) {
 
 TEST(Metrics, ScrapeCountsExactlyTheRequestsSentOnTwoCores) {
   std::string why;
-  auto server = Server::start({app_path("status.pl"), "--cores", "2", "--metrics-listen",
-                               "127.0.0.1:0", "--no-access-log"},
-                              &why);
+  auto server = Server::start(
+      {app_path("status.pl"), "--cores", "2", "--metrics-listen", "127.0.0.1:0", "--no-access-log"},
+      &why);
   ASSERT_TRUE(server) << why;
   int mport = metrics_port(*server);
   ASSERT_GT(mport, 0) << server->log();
@@ -149,8 +149,8 @@ TEST(Metrics, ScrapeCountsExactlyTheRequestsSentOnTwoCores) {
 
 TEST(Metrics, OnlyMetricsIsServedAndAsPrometheusText) {
   std::string why;
-  auto server = Server::start({"native:hello", "--cores", "1", "--metrics-listen", "127.0.0.1:0"},
-                              &why);
+  auto server =
+      Server::start({"native:hello", "--cores", "1", "--metrics-listen", "127.0.0.1:0"}, &why);
   ASSERT_TRUE(server) << why;
   int mport = metrics_port(*server);
   ASSERT_GT(mport, 0) << server->log();
@@ -180,8 +180,8 @@ TEST(Metrics, UnixSocketListener) {
   TempDir dir;
   std::string path = dir.file("metrics.sock");
   std::string why;
-  auto server = Server::start(
-      {"native:hello", "--cores", "2", "--metrics-listen", "unix:" + path}, &why);
+  auto server =
+      Server::start({"native:hello", "--cores", "2", "--metrics-listen", "unix:" + path}, &why);
   ASSERT_TRUE(server) << why;
   EXPECT_NE(server->log().find("metrics at unix:" + path), std::string::npos) << server->log();
   ASSERT_TRUE(request(server->port(), "GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
@@ -202,14 +202,14 @@ TEST(Metrics, UnixSocketListener) {
 }
 
 TEST(Metrics, BadAddressesExitTwoWithAMessage) {
-  for (const std::string addr : {"nonsense", "127.0.0.1:99999", "/tmp/no-unix-prefix.sock",
-                                 "unix:", "[::1]"}) {
+  for (const std::string addr :
+       {"nonsense", "127.0.0.1:99999", "/tmp/no-unix-prefix.sock", "unix:", "[::1]"}) {
     RunResult r = run_binary({"native:hello", "--metrics-listen", addr});
     EXPECT_EQ(r.exit_code, 2) << addr << ": " << r.out;
     EXPECT_NE(r.out.find("--metrics-listen"), std::string::npos) << addr << ": " << r.out;
   }
-  RunResult same = run_binary({"native:hello", "--port", "5999", "--metrics-listen",
-                               "127.0.0.1:5999"});
+  RunResult same =
+      run_binary({"native:hello", "--port", "5999", "--metrics-listen", "127.0.0.1:5999"});
   EXPECT_EQ(same.exit_code, 2) << same.out;
   EXPECT_NE(same.out.find("is also an app listener"), std::string::npos) << same.out;
 }

@@ -41,9 +41,9 @@ TEST(ProxyHeaders, TrustedLoopbackPeerNamesTheClient) {
 
 TEST(ProxyHeaders, UntrustedPeerIsIgnored) {
   std::string why;
-  auto server = Server::start({"native:echo", "--cores", "1", "--proxy-headers",
-                               "--forwarded-allow-ips", "10.0.0.1"},
-                              &why);
+  auto server = Server::start(
+      {"native:echo", "--cores", "1", "--proxy-headers", "--forwarded-allow-ips", "10.0.0.1"},
+      &why);
   ASSERT_TRUE(server) << why;
   auto c = Client::tcp(server->port());
   ASSERT_TRUE(c);
@@ -87,8 +87,7 @@ TEST(ProxyHeaders, UnixSocketPeersAreTrustedByDefaultOnly) {
 
 TEST(ProxyHeaders, SchemeAndClientReachThePerlScope) {
   std::string why;
-  auto server = Server::start({app_path("scope_dump.pl"), "--cores", "1", "--proxy-headers"},
-                              &why);
+  auto server = Server::start({app_path("scope_dump.pl"), "--cores", "1", "--proxy-headers"}, &why);
   ASSERT_TRUE(server) << why;
   auto r = request(server->port(), "GET / HTTP/1.1\r\nHost: x\r\n" + kForwarded + "\r\n");
   ASSERT_TRUE(r);
@@ -122,8 +121,8 @@ TEST(ProxyHeaders, AccessLogShowsTheForwardedClient) {
 }
 
 TEST(ProxyHeaders, BadTrustListsExitTwo) {
-  RunResult bad = run_binary({"native:hello", "--proxy-headers", "--forwarded-allow-ips",
-                              "10.0.0.0/40"});
+  RunResult bad =
+      run_binary({"native:hello", "--proxy-headers", "--forwarded-allow-ips", "10.0.0.0/40"});
   EXPECT_EQ(bad.exit_code, 2) << bad.out;
   EXPECT_NE(bad.out.find("--forwarded-allow-ips"), std::string::npos) << bad.out;
   RunResult alone = run_binary({"native:hello", "--forwarded-allow-ips", "10.0.0.1"});

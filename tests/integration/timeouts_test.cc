@@ -14,9 +14,8 @@ using namespace std::chrono_literals;
 
 TEST(Timeouts, RequestTimeoutClosesAStalledRequest) {
   std::string why;
-  auto s = Server::start({app_path("connection_state.pl"), "--cores", "1", "--request-timeout",
-                          "1"},
-                         &why);
+  auto s = Server::start(
+      {app_path("connection_state.pl"), "--cores", "1", "--request-timeout", "1"}, &why);
   ASSERT_TRUE(s) << why;
   auto c = Client::tcp(s->port());
   ASSERT_TRUE(c);
@@ -32,8 +31,7 @@ TEST(Timeouts, RequestTimeoutClosesAStalledRequest) {
 
 TEST(Timeouts, RequestTimeoutClosesAnAppThatNeverAnswers) {
   std::string why;
-  auto s = Server::start({app_path("never_responds.pl"), "--cores", "1", "--request-timeout",
-                          "1"},
+  auto s = Server::start({app_path("never_responds.pl"), "--cores", "1", "--request-timeout", "1"},
                          &why);
   ASSERT_TRUE(s) << why;
   auto c = Client::tcp(s->port());
@@ -46,8 +44,8 @@ TEST(Timeouts, RequestTimeoutClosesAnAppThatNeverAnswers) {
 
 TEST(Timeouts, SteadySlowStreamIsNotCut) {
   std::string why;
-  auto s = Server::start({app_path("slow_stream.pl"), "--cores", "1", "--request-timeout", "1"},
-                         &why);
+  auto s =
+      Server::start({app_path("slow_stream.pl"), "--cores", "1", "--request-timeout", "1"}, &why);
   ASSERT_TRUE(s) << why;
   auto c = Client::tcp(s->port());
   ASSERT_TRUE(c);
@@ -61,9 +59,8 @@ TEST(Timeouts, SteadySlowStreamIsNotCut) {
 
 TEST(Timeouts, WorkAfterTheResponseIsNotAStall) {
   std::string why;
-  auto s = Server::start({app_path("work_after_response.pl"), "--cores", "1",
-                          "--request-timeout", "1"},
-                         &why);
+  auto s = Server::start(
+      {app_path("work_after_response.pl"), "--cores", "1", "--request-timeout", "1"}, &why);
   ASSERT_TRUE(s) << why;
   auto c = Client::tcp(s->port());
   ASSERT_TRUE(c);

@@ -15,8 +15,8 @@ ProxyTrust trust(std::string_view list) {
   return t.value_or(*ProxyTrust::parse("127.0.0.1", &error));
 }
 
-Forwarded resolve(std::string_view list, std::string_view peer,
-                  std::vector<Header> headers, bool unix_peer = false) {
+Forwarded resolve(std::string_view list, std::string_view peer, std::vector<Header> headers,
+                  bool unix_peer = false) {
   return resolve_forwarded(trust(list), unix_peer, peer, headers);
 }
 
@@ -75,8 +75,8 @@ TEST(ProxyHeaders, RightmostUntrustedHopIsTheClient) {
   EXPECT_EQ(f.client, "1.2.3.4");
   EXPECT_EQ(f.port, 0);  // as uvicorn: the client's port is not forwarded
   // Every hop trusted: the leftmost is the client (a client on the proxy's own network).
-  Forwarded all = resolve("127.0.0.1,10.0.0.0/8", "127.0.0.1",
-                          {{"x-forwarded-for", "10.0.0.9,10.0.0.7"}});
+  Forwarded all =
+      resolve("127.0.0.1,10.0.0.0/8", "127.0.0.1", {{"x-forwarded-for", "10.0.0.9,10.0.0.7"}});
   EXPECT_EQ(all.client, "10.0.0.9");
   // `*`: the leftmost, whatever it is.
   Forwarded star = resolve("*", "8.8.8.8", {{"x-forwarded-for", "6.6.6.6, 1.2.3.4"}});
@@ -101,8 +101,7 @@ TEST(ProxyHeaders, HopsAreTrimmedAndPortsDropped) {
             "2001:db8::1");
   EXPECT_TRUE(resolve("127.0.0.1", "127.0.0.1", {{"x-forwarded-for", " "}}).client.empty());
   // Not an address: still the untrusted hop (uvicorn does the same).
-  EXPECT_EQ(resolve("127.0.0.1", "127.0.0.1", {{"x-forwarded-for", "unknown"}}).client,
-            "unknown");
+  EXPECT_EQ(resolve("127.0.0.1", "127.0.0.1", {{"x-forwarded-for", "unknown"}}).client, "unknown");
 }
 
 TEST(ProxyHeaders, ForwardedProto) {
@@ -123,8 +122,9 @@ TEST(ProxyHeaders, ForwardedProto) {
 
 TEST(ProxyHeaders, Rfc7239Forwarded) {
   Forwarded f = resolve("127.0.0.1,10.0.0.0/8", "127.0.0.1",
-                        {{"forwarded", "for=6.6.6.6;proto=http, for=\"[2001:db8:cafe::17]:4711\";"
-                                       "proto=https;by=10.0.0.1, For=10.0.0.5;Proto=http"}});
+                        {{"forwarded",
+                          "for=6.6.6.6;proto=http, for=\"[2001:db8:cafe::17]:4711\";"
+                          "proto=https;by=10.0.0.1, For=10.0.0.5;Proto=http"}});
   EXPECT_EQ(f.client, "2001:db8:cafe::17");
   EXPECT_EQ(f.port, 4711);
   EXPECT_TRUE(f.has_scheme);
