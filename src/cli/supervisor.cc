@@ -1,16 +1,22 @@
 // Supervisor (see supervisor.h). Signals are blocked in every thread and read here through a
 // signalfd; cores are told to drain through their mailboxes and report back on an eventfd.
+// SIGHUP starts a new process of the same binary that inherits the listening sockets
+// (PAGI_REUSE) and reports over a pipe once it serves; only then does this one drain.
 #include "cli/supervisor.h"
 
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <linux/close_range.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -25,7 +31,10 @@
 #include "perl/perl_host.h"
 #include "server/access_log_format.h"
 #include "server/core.h"
+#include "server/inherited.h"
 #include "server/listener.h"
+
+extern char** environ;
 
 namespace pagi::cli {
 namespace {
@@ -109,15 +118,233 @@ log::Level to_log_level(LogLevel l) {
   return log::Level::kInfo;
 }
 
+// The reload hand-over's own environment variables (PAGI_REUSE is the reference's).
+constexpr const char* kReloadFdEnv = "PAGI_RELOAD_FD";  // pipe the new process reports on
+constexpr const char* kSystemdSocketsEnv = "PAGI_SYSTEMD_SOCKETS";  // unix paths systemd owns
+
+// How long a new process may take to serve before the reload is given up.
+int reload_timeout_seconds(const Options& o) {
+  return (o.lifespan_startup_timeout > 0 ? o.lifespan_startup_timeout : 60) + 30;
+}
+
+// Sockets handed to this process: by systemd (socket activation) and by the process that
+// started this one in a reload (PAGI_REUSE). All of them CLOEXEC from here on.
+struct HandedSockets {
+  std::vector<server::InheritedSocket> pool;
+  std::vector<std::string> systemd_paths;  // unix socket files systemd made: never removed
+};
+
+HandedSockets take_handed_sockets() {
+  HandedSockets h;
+  std::string warning;
+  h.pool = server::take_systemd_sockets(&warning);
+  if (!warning.empty()) LOG_WARN("%s", warning.c_str());
+  for (const auto& s : h.pool) {
+    if (s.is_unix) h.systemd_paths.push_back(s.path);
+  }
+  warning.clear();
+  for (auto& s : server::take_reused_sockets(&warning)) h.pool.push_back(std::move(s));
+  if (!warning.empty()) LOG_WARN("%s", warning.c_str());
+  if (const char* paths = getenv(kSystemdSocketsEnv)) {
+    std::string_view rest = paths;
+    while (!rest.empty()) {
+      size_t comma = rest.find(',');
+      if (comma != 0) h.systemd_paths.emplace_back(rest.substr(0, comma));
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    }
+    unsetenv(kSystemdSocketsEnv);
+  }
+  for (const auto& s : h.pool) fcntl(s.fd, F_SETFD, FD_CLOEXEC);
+  return h;
+}
+
+std::string describe(const server::InheritedSocket& s) {
+  if (s.is_unix) return "unix:" + s.path;
+  bool v6 = s.host.find(':') != std::string::npos;
+  return (v6 ? "[" + s.host + "]" : s.host) + ":" + std::to_string(s.port);
+}
+
+// Opens the configured listeners, adopting a handed socket where one matches (by ip:port or
+// unix path; a --port 0 listener adopts the handed socket on its host, whatever its port).
+// Handed sockets nothing matches are closed with a warning.
+bool open_listeners(const Options& o, int cores, HandedSockets& handed,
+                    std::vector<server::Listener>& out, std::string* error) {
+  for (const ListenSpec& spec : o.listeners) {
+    server::Listener l;
+    if (spec.kind == ListenSpec::Kind::kUnix) {
+      std::vector<int> fds = server::claim_unix(handed.pool, spec.path);
+      if (!fds.empty()) {
+        for (size_t i = 1; i < fds.size(); ++i) close(fds[i]);
+        l.is_unix = true;
+        l.path = spec.path;
+        l.fds = {fds[0]};
+        for (const std::string& p : handed.systemd_paths) l.from_systemd |= p == spec.path;
+        LOG_DEBUG("unix:%s: inherited socket (fd %d)", spec.path.c_str(), fds[0]);
+      } else if (!server::open_unix_listener(spec.path, spec.mode.value_or(-1),
+                                             o.listener_backlog, l, error)) {
+        return false;
+      }
+    } else {
+      std::string host;
+      bool wildcard = false;
+      if (!server::resolve_bind_host(spec.host, host, wildcard, error)) return false;
+      std::vector<int> fds = server::claim_tcp(handed.pool, host, spec.port);
+      if (!fds.empty()) {
+        server::InheritedSocket first;
+        server::describe_socket(fds[0], first);
+        l.host = host;
+        l.port = first.port;
+        l.wildcard = wildcard;
+        l.fds = std::move(fds);
+        LOG_DEBUG("%s: %zu inherited socket(s)", l.describe().c_str(), l.fds.size());
+      } else if (!server::open_tcp_listener(spec.host, spec.port, cores, o.listener_backlog, l,
+                                            error)) {
+        return false;
+      }
+    }
+    out.push_back(std::move(l));
+  }
+  for (const server::InheritedSocket& s : handed.pool) {
+    LOG_WARN("Inherited socket %s (fd %d, from %s) matches no configured listener: closing it",
+             describe(s).c_str(), s.fd, s.origin.c_str());
+    close(s.fd);
+  }
+  handed.pool.clear();
+  return true;
+}
+
+// What a reload needs to start this program again as it was started.
+struct Launch {
+  std::string exe;   // the binary's path at start (a replaced binary is picked up)
+  std::string cwd;   // the directory we were started in (relative paths in argv)
+  std::vector<std::string> argv;
+};
+
+// Forks and execs the successor: same binary, arguments and environment, plus PAGI_REUSE
+// naming every listening fd (CLOEXEC cleared in the child only) and PAGI_RELOAD_FD naming the
+// write end of a pipe whose read end is returned in *ready_fd. -1 on failure.
+pid_t spawn_successor(const Launch& launch, const std::vector<server::Listener>& listeners,
+                      int* ready_fd, std::string* error) {
+  std::vector<server::ReuseEntry> entries;
+  std::vector<int> keep;
+  std::string systemd_paths;
+  for (const server::Listener& l : listeners) {
+    for (int fd : l.fds) {
+      server::ReuseEntry e;
+      e.is_unix = l.is_unix;
+      e.host = l.host;
+      e.port = l.port;
+      e.path = l.path;
+      e.fd = fd;
+      entries.push_back(std::move(e));
+      keep.push_back(fd);
+    }
+    if (l.is_unix && l.from_systemd) {
+      if (!systemd_paths.empty()) systemd_paths += ',';
+      systemd_paths += l.path;
+    }
+  }
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) < 0) {
+    *error = std::string("pipe: ") + strerror(errno);
+    return -1;
+  }
+  keep.push_back(p[1]);
+
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string_view v(*e);
+    bool ours = v.starts_with("PAGI_REUSE=") || v.starts_with(std::string(kReloadFdEnv) + "=") ||
+                v.starts_with(std::string(kSystemdSocketsEnv) + "=");
+    if (!ours) env.emplace_back(v);
+  }
+  env.push_back("PAGI_REUSE=" + server::format_pagi_reuse(entries));
+  env.push_back(std::string(kReloadFdEnv) + "=" + std::to_string(p[1]));
+  if (!systemd_paths.empty()) env.push_back(std::string(kSystemdSocketsEnv) + "=" + systemd_paths);
+  std::vector<char*> envp, argvp;
+  for (std::string& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> args = launch.argv;
+  for (std::string& a : args) argvp.push_back(a.data());
+  argvp.push_back(nullptr);
+
+  pid_t pid = fork();
+  if (pid == 0) {
+    // The parent has threads: only async-signal-safe calls until exec. No descriptor but
+    // stdio, the listeners and the pipe survives the exec (a client connection kept open by
+    // the child would never see its close).
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+    for (int fd : keep) fcntl(fd, F_SETFD, 0);
+    if (!launch.cwd.empty() && chdir(launch.cwd.c_str()) != 0) _exit(127);
+    execve(launch.exe.c_str(), argvp.data(), envp.data());
+    execve("/proc/self/exe", argvp.data(), envp.data());
+    _exit(127);
+  }
+  close(p[1]);
+  if (pid < 0) {
+    *error = std::string("fork: ") + strerror(errno);
+    close(p[0]);
+    return -1;
+  }
+  *ready_fd = p[0];
+  return pid;
+}
+
+std::string describe_exit(int status) {
+  if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return std::string("was killed by SIG") + sigabbrev_np(WTERMSIG(status));
+  return "stopped";
+}
+
+bool write_pid_file(const std::string& path) {
+  std::string text = std::to_string(getpid()) + "\n";
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  bool ok = fd >= 0 && write(fd, text.data(), text.size()) == ssize_t(text.size());
+  int err = errno;
+  if (fd >= 0) close(fd);
+  errno = err;
+  return ok;
+}
+
 }  // namespace
 
-int run_server(const Options& o) {
+int run_server(const Options& o, const std::vector<std::string>& argv) {
   log::set_level(o.quiet ? log::Level::kError : to_log_level(o.log_level));
 
   if (std::string why = refuse_unbuilt(o); !why.empty()) {
     fprintf(stderr, "pagi-server: %s\n", why.c_str());
     return 2;
   }
+  Launch launch;
+  launch.argv = argv;
+  {
+    char buf[4096];
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+    launch.exe = n > 0 ? std::string(buf, size_t(n)) : "/proc/self/exe";
+    if (getcwd(buf, sizeof(buf)) != nullptr) launch.cwd = buf;
+  }
+  // Started by a reloading parent: report to it once serving, instead of to systemd.
+  int parent_ready_fd = -1;
+  if (const char* v = getenv(kReloadFdEnv)) {
+    parent_ready_fd = atoi(v);
+    unsetenv(kReloadFdEnv);
+    if (parent_ready_fd > STDERR_FILENO) {
+      fcntl(parent_ready_fd, F_SETFD, FD_CLOEXEC);
+    } else {
+      parent_ready_fd = -1;
+    }
+  }
+  HandedSockets handed = take_handed_sockets();
+  struct HandedCloser {
+    HandedSockets& h;
+    ~HandedCloser() {
+      for (const auto& s : h.pool) close(s.fd);
+    }
+  } handed_closer{handed};
+
   std::string error;
   server::ServerConfig config;
   config.access_log_format = server::AccessLogFormat::compile(o.access_log_format, &error);
@@ -142,43 +369,17 @@ int run_server(const Options& o) {
   if (!o.env_mode.empty()) setenv("PAGI_ENV", o.env_mode.c_str(), 1);
 
   bool native = !o.eval_code.has_value() && apps::is_native_spec(o.app);
-  if (native) {
-    if (!o.modules.empty() || !o.libs.empty()) {
-      fprintf(stderr, "pagi-server: -M and -I/--lib apply to Perl apps, not to %s\n",
-              o.app.c_str());
-      return 2;
-    }
-    config.app_factory = apps::make_native_factory(o.app, &error);
-    if (!config.app_factory) {
-      fprintf(stderr, "pagi-server: %s\n", error.c_str());
-      return 2;
-    }
-  } else {
-    if (o.app.empty() && !o.eval_code.has_value()) {
-      // The reference serves the current directory with PAGI::App::Directory (PAGI-Tools).
-      fprintf(stderr,
-              "pagi-server: no application given: name an app file, a module, -e CODE or "
-              "native:hello\n");
-      return 2;
-    }
-    // Loaded once here, in the root interpreter, before any core starts (and after %ENV is
-    // final: the cores' interpreters are clones of this one).
-    perl::PerlAppSpec spec;
-    spec.app = o.app;
-    spec.app_args = o.app_args;
-    spec.has_eval = o.eval_code.has_value();
-    spec.eval_code = o.eval_code.value_or(std::string());
-    spec.modules = o.modules;
-    spec.libs = o.libs;
-    spec.lifespan = o.lifespan == LifespanMode::kOff  ? perl::LifespanMode::kOff
-                    : o.lifespan == LifespanMode::kOn ? perl::LifespanMode::kOn
-                                                      : perl::LifespanMode::kAuto;
-    spec.lifespan_startup_timeout = o.lifespan_startup_timeout;
-    config.app_factory = perl::make_perl_factory(spec, &error);
-    if (!config.app_factory) {
-      fprintf(stderr, "%s\n", error.c_str());
-      return 1;
-    }
+  if (native && (!o.modules.empty() || !o.libs.empty())) {
+    fprintf(stderr, "pagi-server: -M and -I/--lib apply to Perl apps, not to %s\n",
+            o.app.c_str());
+    return 2;
+  }
+  if (!native && o.app.empty() && !o.eval_code.has_value()) {
+    // The reference serves the current directory with PAGI::App::Directory (PAGI-Tools).
+    fprintf(stderr,
+            "pagi-server: no application given: name an app file, a module, -e CODE or "
+            "native:hello\n");
+    return 2;
   }
 
   std::vector<int> cpus = allowed_cpus();
@@ -203,7 +404,7 @@ int run_server(const Options& o) {
   // only the signalfd below sees them.
   sigset_t mask;
   sigemptyset(&mask);
-  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGTTIN, SIGTTOU}) {
+  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGTTIN, SIGTTOU, SIGCHLD}) {
     sigaddset(&mask, s);
   }
   pthread_sigmask(SIG_BLOCK, &mask, nullptr);
@@ -213,20 +414,53 @@ int run_server(const Options& o) {
     fprintf(stderr, "pagi-server: signalfd: %s\n", strerror(errno));
     return 1;
   }
+  struct SigFdCloser {
+    int fd;
+    ~SigFdCloser() { close(fd); }
+  } sig_fd_closer{sig_fd};
 
-  for (const ListenSpec& spec : o.listeners) {
-    server::Listener l;
-    bool ok = spec.kind == ListenSpec::Kind::kUnix
-                  ? server::open_unix_listener(spec.path, spec.mode.value_or(-1),
-                                               o.listener_backlog, l, &error)
-                  : server::open_tcp_listener(spec.host, spec.port, cores, o.listener_backlog, l,
-                                              &error);
-    if (!ok) {
+  // Listeners first (bound, or adopted from systemd or a reloading parent), then the app.
+  // Whatever fails from here on closes the listeners; a socket file is removed only when this
+  // process made it (an adopted one is the parent's or systemd's).
+  bool unlink_sockets = true;
+  struct ListenerCloser {
+    std::vector<server::Listener>& ls;
+    bool& unlink;
+    ~ListenerCloser() {
+      for (auto& l : ls) server::close_listener(l, unlink);
+    }
+  } listener_closer{config.listeners, unlink_sockets};
+  if (!open_listeners(o, cores, handed, config.listeners, &error)) {
+    fprintf(stderr, "pagi-server: %s\n", error.c_str());
+    return 1;
+  }
+  if (parent_ready_fd >= 0) unlink_sockets = false;  // the parent's files until we serve
+
+  if (native) {
+    config.app_factory = apps::make_native_factory(o.app, &error);
+    if (!config.app_factory) {
       fprintf(stderr, "pagi-server: %s\n", error.c_str());
-      for (auto& opened : config.listeners) server::close_listener(opened, true);
+      return 2;
+    }
+  } else {
+    // Loaded once here, in the root interpreter, before any core starts (and after %ENV is
+    // final: the cores' interpreters are clones of this one).
+    perl::PerlAppSpec spec;
+    spec.app = o.app;
+    spec.app_args = o.app_args;
+    spec.has_eval = o.eval_code.has_value();
+    spec.eval_code = o.eval_code.value_or(std::string());
+    spec.modules = o.modules;
+    spec.libs = o.libs;
+    spec.lifespan = o.lifespan == LifespanMode::kOff  ? perl::LifespanMode::kOff
+                    : o.lifespan == LifespanMode::kOn ? perl::LifespanMode::kOn
+                                                      : perl::LifespanMode::kAuto;
+    spec.lifespan_startup_timeout = o.lifespan_startup_timeout;
+    config.app_factory = perl::make_perl_factory(spec, &error);
+    if (!config.app_factory) {
+      fprintf(stderr, "%s\n", error.c_str());
       return 1;
     }
-    config.listeners.push_back(std::move(l));
   }
 
   // Every core starts at once and runs its app's start-up (PAGI lifespan) on its own loop;
@@ -237,6 +471,10 @@ int run_server(const Options& o) {
     core_list.push_back(std::make_unique<server::Core>(i, config));
     starts.push_back(core_list.back()->start(cpus[size_t(i) % cpus.size()]));
   }
+  auto stop_cores = [&core_list] {
+    for (auto& c : core_list) c->drain();
+    for (auto& c : core_list) c->join();
+  };
   bool failed = false;
   for (int i = 0; i < cores; ++i) {
     server::StartResult r = starts[size_t(i)].get();
@@ -253,78 +491,178 @@ int run_server(const Options& o) {
     failed = true;
   }
   if (failed) {
-    for (auto& c : core_list) c->drain();
-    for (auto& c : core_list) c->join();
-    for (auto& l : config.listeners) server::close_listener(l, true);
+    stop_cores();
     return 1;
   }
 
-  if (o.pid_file) {
+  if (o.pid_file && !write_pid_file(*o.pid_file)) {
     // Written once every core serves (and removed at exit), so a supervisor that waits for
-    // the file finds a server that answers.
-    std::string text = std::to_string(getpid()) + "\n";
-    int fd = open(o.pid_file->c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0 || write(fd, text.data(), text.size()) != ssize_t(text.size())) {
-      fprintf(stderr, "pagi-server: cannot write pid file %s: %s\n", o.pid_file->c_str(),
-              strerror(errno));
-      if (fd >= 0) close(fd);
-      for (auto& c : core_list) c->drain();
-      for (auto& c : core_list) c->join();
-      for (auto& l : config.listeners) server::close_listener(l, true);
-      return 1;
-    }
-    close(fd);
+    // the file finds a server that answers. A reloaded process rewrites it.
+    fprintf(stderr, "pagi-server: cannot write pid file %s: %s\n", o.pid_file->c_str(),
+            strerror(errno));
+    stop_cores();
+    return 1;
   }
+  bool own_pid_file = o.pid_file.has_value();
 
   for (const server::Listener& l : config.listeners) {
     LOG_INFO("PAGI Server listening on %s (loop: io_uring, cores: %d, max_conn: %d/core, "
              "http2: off, tls: off)",
              l.describe().c_str(), cores, config.max_connections_per_core);
   }
-  // systemd Type=notify: serving now.
-  if (!notify_systemd("READY=1\nMAINPID=" + std::to_string(getpid()))) {
+  if (parent_ready_fd >= 0) {
+    // A reload: the parent tells systemd (MAINPID=us, READY=1) once it has this byte, and
+    // then drains; the sockets, their files and the pid file are ours from now on.
+    char one = '1';
+    ssize_t w = write(parent_ready_fd, &one, 1);
+    (void)w;
+    close(parent_ready_fd);
+    parent_ready_fd = -1;
+    unlink_sockets = true;
+  } else if (!notify_systemd("READY=1\nMAINPID=" + std::to_string(getpid()))) {
+    // systemd Type=notify: serving now.
     LOG_WARN("could not notify systemd (NOTIFY_SOCKET=%s)", getenv("NOTIFY_SOCKET"));
   }
 
-  // Wait for a stop signal; cores finish on their own once drained.
+  // Wait for signals; cores finish on their own once drained. A reload in progress: the
+  // successor's pid and the read end of its readiness pipe; after it is serving, this
+  // process stops accepting, and drains a moment later so that connections accepted just
+  // before the stop get their first request served.
+  using Clock = std::chrono::steady_clock;
+  constexpr auto kHandoverGrace = std::chrono::milliseconds(1000);
   bool draining = false;
   int done_fd = eventfd(0, EFD_CLOEXEC);
   std::thread joiner;
+  pid_t successor = -1;
+  int successor_fd = -1;
+  Clock::time_point successor_deadline;
+  bool handed_over = false;
+  Clock::time_point drain_at;
+
+  auto begin_drain = [&](bool tell_systemd) {
+    draining = true;
+    if (tell_systemd) notify_systemd("STOPPING=1");
+    for (auto& c : core_list) c->drain();
+    joiner = std::thread([&core_list, done_fd] {
+      for (auto& c : core_list) c->join();
+      uint64_t one = 1;
+      ssize_t w = write(done_fd, &one, sizeof(one));
+      (void)w;
+    });
+  };
+  // The successor did not make it: reap it and go on serving.
+  auto reload_failed = [&](const std::string& why) {
+    close(successor_fd);
+    successor_fd = -1;
+    successor = -1;
+    LOG_ERROR("Reload failed: the new process %s; still serving (pid %d)", why.c_str(),
+              int(getpid()));
+    notify_systemd("READY=1");
+  };
+  auto reap_successor = [&](bool kill_it) -> std::string {
+    if (kill_it) kill(successor, SIGKILL);
+    int status = 0;
+    for (int i = 0; i < 200; ++i) {
+      pid_t r = waitpid(successor, &status, WNOHANG);
+      if (r == successor) return describe_exit(status);
+      if (r < 0) return "exited";
+      if (i == 100) kill(successor, SIGKILL);
+      usleep(10000);
+    }
+    return "did not exit";
+  };
+
   for (;;) {
-    pollfd fds[2] = {{sig_fd, POLLIN, 0}, {done_fd, POLLIN, 0}};
-    int n = poll(fds, draining ? 2 : 1, -1);
+    int timeout_ms = -1;
+    Clock::time_point now = Clock::now();
+    auto until = [&](Clock::time_point t) {
+      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t - now).count();
+      return int(std::max<long long>(0, ms) + 1);
+    };
+    if (successor_fd >= 0) timeout_ms = until(successor_deadline);
+    if (handed_over && !draining) timeout_ms = until(drain_at);
+    pollfd fds[3] = {{sig_fd, POLLIN, 0}, {done_fd, POLLIN, 0}, {successor_fd, POLLIN, 0}};
+    int n = poll(fds, 3, timeout_ms);
     if (n < 0) {
       if (errno == EINTR) continue;
       break;
     }
     if (draining && (fds[1].revents & POLLIN)) break;
+    now = Clock::now();
+
+    if (successor_fd >= 0 && (fds[2].revents & (POLLIN | POLLHUP | POLLERR))) {
+      char byte = 0;
+      ssize_t r = read(successor_fd, &byte, 1);
+      if (r == 1) {
+        close(successor_fd);
+        successor_fd = -1;
+        LOG_INFO("Reload: new process %d is serving; stopping accepting and draining (pid %d)",
+                 int(successor), int(getpid()));
+        notify_systemd("MAINPID=" + std::to_string(successor) + "\nREADY=1");
+        for (auto& c : core_list) c->stop_accepting();
+        handed_over = true;
+        unlink_sockets = false;
+        own_pid_file = false;
+        drain_at = now + kHandoverGrace;
+      } else if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN)) {
+        reload_failed(reap_successor(false) + " before serving");
+      }
+    } else if (successor_fd >= 0 && now >= successor_deadline) {
+      reap_successor(true);
+      reload_failed("was not serving after " + std::to_string(reload_timeout_seconds(o)) +
+                    " s (killed)");
+    }
+    if (handed_over && !draining && now >= drain_at) begin_drain(false);
+
     if (!(fds[0].revents & POLLIN)) continue;
     signalfd_siginfo si;
     if (read(sig_fd, &si, sizeof(si)) != ssize_t(sizeof(si))) continue;
     int sig = int(si.ssi_signo);
-    if (sig == SIGINT || sig == SIGTERM || sig == SIGQUIT) {
+    if (sig == SIGCHLD) {
+      // A successor is reaped where its pipe closes; anything else (an app's child) is the
+      // app's business, but no zombie is left behind.
+      int status = 0;
+      for (pid_t p; (p = waitpid(-1, &status, WNOHANG)) > 0;) {
+        if (p == successor && successor_fd >= 0) {
+          reload_failed(describe_exit(status) + " before serving");
+        }
+      }
+    } else if (sig == SIGINT || sig == SIGTERM || sig == SIGQUIT) {
       if (draining) continue;  // a second signal changes nothing: the drain is bounded
-      draining = true;
       LOG_INFO("Received %s, shutting down gracefully", sigabbrev_np(sig));
-      notify_systemd("STOPPING=1");
-      for (auto& c : core_list) c->drain();
-      joiner = std::thread([&core_list, done_fd] {
-        for (auto& c : core_list) c->join();
-        uint64_t one = 1;
-        ssize_t w = write(done_fd, &one, sizeof(one));
-        (void)w;
-      });
+      if (successor_fd >= 0) {
+        reap_successor(true);
+        close(successor_fd);
+        successor_fd = -1;
+        successor = -1;
+        LOG_WARN("Reload abandoned: the new process was killed");
+      }
+      begin_drain(!handed_over);
     } else if (sig == SIGHUP) {
-      LOG_WARN("Received SIGHUP: reloading is not supported yet; ignoring");
+      if (draining || handed_over) {
+        LOG_WARN("Received SIGHUP while stopping; ignoring");
+      } else if (successor_fd >= 0) {
+        LOG_WARN("Received SIGHUP: a reload is already in progress (new process %d); ignoring",
+                 int(successor));
+      } else {
+        LOG_INFO("Received SIGHUP: reloading (starting a new process)");
+        notify_systemd_reloading();
+        successor = spawn_successor(launch, config.listeners, &successor_fd, &error);
+        if (successor < 0) {
+          successor_fd = -1;
+          LOG_ERROR("Reload failed: %s; still serving", error.c_str());
+          notify_systemd("READY=1");
+        } else {
+          successor_deadline = Clock::now() + std::chrono::seconds(reload_timeout_seconds(o));
+        }
+      }
     } else {
       LOG_WARN("Received SIG%s: not supported; ignoring", sigabbrev_np(sig));
     }
   }
   if (joiner.joinable()) joiner.join();
-  for (auto& l : config.listeners) server::close_listener(l, true);
   close(done_fd);
-  close(sig_fd);
-  if (o.pid_file) unlink(o.pid_file->c_str());
+  if (own_pid_file) unlink(o.pid_file->c_str());
   LOG_INFO("Server stopped");
   return 0;
 }

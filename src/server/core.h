@@ -72,6 +72,10 @@ class Core {
   // shutdown timeout again), end the loop. join() waits for that. Ignored before the core
   // serves.
   void drain();
+  // Reload hand-over, from any thread: stop accepting (the listening sockets stay open: the
+  // new process accepts from them) but go on serving every connection, including ones
+  // accepted while the stop was on its way; drain() follows.
+  void stop_accepting();
   void join();
 
   // --- used by Connection, on the core's thread ---
