@@ -5,12 +5,15 @@
 #include "cli/supervisor.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <linux/close_range.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -309,6 +312,121 @@ bool write_pid_file(const std::string& path) {
   return ok;
 }
 
+
+// --user/--group resolved before anything is bound (a typo fails at once) and applied after
+// the listeners are open and before the app is loaded.
+struct Identity {
+  bool wanted = false;  // --user or --group given
+  bool change = false;  // false: already running as them (a reloaded server)
+  bool set_uid = false;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::string user;  // for initgroups; empty for a numeric uid without a passwd entry
+};
+
+bool all_digits(const std::string& s) {
+  return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
+}
+
+bool resolve_identity(const Options& o, Identity& id, std::string* error) {
+  if (!o.user && !o.group) return true;
+  id.wanted = true;
+  const passwd* pw = nullptr;
+  if (o.user) {
+    pw = all_digits(*o.user) ? getpwuid(uid_t(std::stoul(*o.user))) : getpwnam(o.user->c_str());
+    if (pw == nullptr && !all_digits(*o.user)) {
+      *error = "--user: unknown user '" + *o.user + "'";
+      return false;
+    }
+    id.set_uid = true;
+    id.uid = pw != nullptr ? pw->pw_uid : uid_t(std::stoul(*o.user));
+    if (pw != nullptr) id.user = pw->pw_name;
+  }
+  if (o.group) {
+    const group* gr =
+        all_digits(*o.group) ? getgrgid(gid_t(std::stoul(*o.group))) : getgrnam(o.group->c_str());
+    if (gr == nullptr && !all_digits(*o.group)) {
+      *error = "--group: unknown group '" + *o.group + "'";
+      return false;
+    }
+    id.gid = gr != nullptr ? gr->gr_gid : gid_t(std::stoul(*o.group));
+  } else if (pw != nullptr) {
+    id.gid = pw->pw_gid;  // the user's primary group, as login does
+  } else {
+    *error = "--user " + *o.user + " has no passwd entry: give --group too";
+    return false;
+  }
+  bool already = getgid() == id.gid && getegid() == id.gid &&
+                 (!id.set_uid || (getuid() == id.uid && geteuid() == id.uid));
+  if (already) return true;
+  if (geteuid() != 0) {
+    *error = std::string(o.user ? "--user" : "--group") + " needs root (running as uid " +
+             std::to_string(geteuid()) + ")";
+    return false;
+  }
+  id.change = true;
+  return true;
+}
+
+// Group first (supplementary groups, then the gid), then the uid; checked by trying to get
+// root back.
+bool drop_privileges(const Identity& id, std::string* error) {
+  if (!id.change) return true;
+  int rc = !id.user.empty() ? initgroups(id.user.c_str(), id.gid) : setgroups(1, &id.gid);
+  if (rc != 0) {
+    *error = std::string("cannot set supplementary groups: ") + strerror(errno);
+    return false;
+  }
+  if (setgid(id.gid) != 0) {
+    *error = "cannot switch to gid " + std::to_string(id.gid) + ": " + strerror(errno);
+    return false;
+  }
+  if (id.set_uid) {
+    if (setuid(id.uid) != 0) {
+      *error = "cannot switch to uid " + std::to_string(id.uid) + ": " + strerror(errno);
+      return false;
+    }
+    if (id.uid != 0 && setuid(0) == 0) {
+      *error = "still able to regain root after switching user";
+      return false;
+    }
+  }
+  return true;
+}
+
+// -D: the foreground process waits for the daemon (forked twice, in its own session) to say it
+// serves, and exits 0 then, or 1 if the daemon exits first (its messages went to our stderr,
+// which it keeps until it serves). Returns -1 in the daemon, with *ready_fd set.
+int daemonize(int* ready_fd) {
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) < 0) {
+    fprintf(stderr, "pagi-server: pipe: %s\n", strerror(errno));
+    return 1;
+  }
+  fflush(nullptr);
+  pid_t first = fork();
+  if (first < 0) {
+    fprintf(stderr, "pagi-server: fork: %s\n", strerror(errno));
+    return 1;
+  }
+  if (first > 0) {
+    close(p[1]);
+    waitpid(first, nullptr, 0);
+    char byte = 0;
+    ssize_t r;
+    do {
+      r = read(p[0], &byte, 1);
+    } while (r < 0 && errno == EINTR);
+    return r == 1 ? 0 : 1;
+  }
+  close(p[0]);
+  setsid();
+  pid_t second = fork();
+  if (second != 0) _exit(second < 0 ? 1 : 0);
+  *ready_fd = p[1];
+  return -1;
+}
+
 }  // namespace
 
 int run_server(const Options& o, const std::vector<std::string>& argv) {
@@ -351,6 +469,18 @@ int run_server(const Options& o, const std::vector<std::string>& argv) {
   if (!config.access_log_format) {
     fprintf(stderr, "pagi-server: --access-log-format: %s\n", error.c_str());
     return 2;
+  }
+  Identity identity;
+  if (!resolve_identity(o, identity, &error)) {
+    fprintf(stderr, "pagi-server: %s\n", error.c_str());
+    return 2;
+  }
+  // -D: from here on we are the daemon (a reloaded daemon is one already).
+  int daemon_ready_fd = -1;
+  bool daemon = o.daemonize;
+  if (daemon && parent_ready_fd < 0) {
+    int rc = daemonize(&daemon_ready_fd);
+    if (rc >= 0) return rc;
   }
   // Decided before -E is exported to PAGI_ENV, which the rule reads when -E is not given.
   int access_log_fd = open_access_log(o, &error);
@@ -436,6 +566,34 @@ int run_server(const Options& o, const std::vector<std::string>& argv) {
   }
   if (parent_ready_fd >= 0) unlink_sockets = false;  // the parent's files until we serve
 
+  if (identity.change) {
+    // What a reload (which runs as the new user) must open again becomes the user's: the
+    // unix socket files we made, the access log, the pid file (created now, filled later).
+    uid_t uid = identity.set_uid ? identity.uid : uid_t(-1);
+    for (const server::Listener& l : config.listeners) {
+      if (l.is_unix && !l.from_systemd && chown(l.path.c_str(), uid, identity.gid) != 0) {
+        LOG_WARN("cannot chown %s: %s", l.path.c_str(), strerror(errno));
+      }
+    }
+    if (o.access_log && fchown(access_log_fd, uid, identity.gid) != 0) {
+      LOG_WARN("cannot chown %s: %s", o.access_log->c_str(), strerror(errno));
+    }
+    if (o.pid_file) {
+      int fd = open(o.pid_file->c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+      if (fd < 0 || fchown(fd, uid, identity.gid) != 0) {
+        fprintf(stderr, "pagi-server: cannot write pid file %s: %s\n", o.pid_file->c_str(),
+                strerror(errno));
+        if (fd >= 0) close(fd);
+        return 1;
+      }
+      close(fd);
+    }
+  }
+  if (!drop_privileges(identity, &error)) {
+    fprintf(stderr, "pagi-server: %s\n", error.c_str());
+    return 1;
+  }
+
   if (native) {
     config.app_factory = apps::make_native_factory(o.app, &error);
     if (!config.app_factory) {
@@ -509,6 +667,26 @@ int run_server(const Options& o, const std::vector<std::string>& argv) {
     LOG_INFO("PAGI Server listening on %s (loop: io_uring, cores: %d, max_conn: %d/core, "
              "http2: off, tls: off)",
              l.describe().c_str(), cores, config.max_connections_per_core);
+  }
+  if (daemon) {
+    // The daemon's last steps (PAGI.md §5.2), once everything relative to the start directory
+    // is open and the banner is out.
+    if (chdir("/") != 0) LOG_WARN("chdir /: %s", strerror(errno));
+    umask(0);
+    int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null_fd >= 0 && parent_ready_fd < 0) {
+      dup2(null_fd, STDIN_FILENO);
+      dup2(null_fd, STDOUT_FILENO);
+      dup2(null_fd, STDERR_FILENO);
+    }
+    if (null_fd > STDERR_FILENO) close(null_fd);
+  }
+  if (daemon_ready_fd >= 0) {
+    char one = '1';
+    ssize_t w = write(daemon_ready_fd, &one, 1);
+    (void)w;
+    close(daemon_ready_fd);
+    daemon_ready_fd = -1;
   }
   if (parent_ready_fd >= 0) {
     // A reload: the parent tells systemd (MAINPID=us, READY=1) once it has this byte, and
@@ -662,6 +840,10 @@ int run_server(const Options& o, const std::vector<std::string>& argv) {
   }
   if (joiner.joinable()) joiner.join();
   close(done_fd);
+  // Relative socket and pid file paths name files in the start directory.
+  if (daemon && !launch.cwd.empty() && chdir(launch.cwd.c_str()) != 0) {
+    LOG_DEBUG("chdir %s: %s", launch.cwd.c_str(), strerror(errno));
+  }
   if (own_pid_file) unlink(o.pid_file->c_str());
   LOG_INFO("Server stopped");
   return 0;

@@ -47,6 +47,12 @@ inline bool eventually(const std::function<bool()>& cond, std::chrono::milliseco
   return cond();
 }
 
+inline std::string readlink_str(const std::string& path) {
+  char buf[4096];
+  ssize_t n = readlink(path.c_str(), buf, sizeof(buf) - 1);
+  return n > 0 ? std::string(buf, size_t(n)) : std::string();
+}
+
 // True while `pid` exists and is not a zombie.
 inline bool alive(pid_t pid) {
   if (pid <= 0 || kill(pid, 0) != 0) return false;
