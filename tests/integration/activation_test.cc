@@ -1,8 +1,11 @@
 // systemd socket activation against the real binary: sockets passed at fd 3.. with
 // LISTEN_PID/LISTEN_FDS (by a small launcher, as systemd does, and by systemd-socket-activate)
 // are adopted instead of bound, matched to the listeners by address, shared by all cores, and
-// a unix socket file systemd made is left in place at exit.
+// a unix socket file systemd made is left in place at exit. The shipped units
+// (doc/deploy/pagi.socket, pagi.service) are run as systemd would run them.
 #include <sys/stat.h>
+
+#include <regex>
 
 #include <gtest/gtest.h>
 
@@ -138,6 +141,94 @@ TEST(Activation, SystemdSocketActivateHandsTcpAndUnixSockets) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << s->log();
   struct stat st;
   EXPECT_EQ(stat(path.c_str(), &st), 0) << "systemd's socket file was removed";
+}
+
+
+// The value of the first `key=` line of a unit file.
+std::string unit_value(const std::string& unit, const std::string& key) {
+  std::smatch m;
+  std::string text = slurp(source_dir() + "/doc/deploy/" + unit);
+  if (!std::regex_search(text, m, std::regex("\n" + key + "=([^\n]*)"))) return {};
+  return m[1];
+}
+
+std::vector<std::string> words(const std::string& line) {
+  std::vector<std::string> out;
+  std::istringstream in(line);
+  for (std::string w; in >> w;) out.push_back(w);
+  return out;
+}
+
+// pagi.socket + pagi.service as systemd runs them: the socket made by systemd-socket-activate
+// at ListenStream's path (here in a temporary directory), ExecStart's own arguments,
+// NOTIFY_SOCKET read for Type=notify, ExecReload for a reload, SIGTERM for a stop.
+TEST(Recipe, SystemdUnitsActivateNotifyReloadAndStop) {
+  become_subreaper();
+  ASSERT_EQ(unit_value("pagi.service", "Type"), "notify");
+  ASSERT_EQ(unit_value("pagi.socket", "Accept"), "no");
+  std::string listen = unit_value("pagi.socket", "ListenStream");
+  std::vector<std::string> exec = words(unit_value("pagi.service", "ExecStart"));
+  ASSERT_FALSE(exec.empty());
+  TempDir dir;
+  std::string sock = dir.file("pagi.sock");
+  std::string app = dir.file("app.pl");
+  std::string source = slurp(app_path("process_env.pl"));
+  std::ofstream(app) << source;
+  std::string pid_file;
+  bool named_socket = false;
+  for (std::string& w : exec) {
+    if (w == exec.front()) {
+      w = server_binary();
+    } else if (w == listen) {
+      w = sock;
+      named_socket = true;
+    } else if (w.rfind("/run/app/", 0) == 0) {
+      pid_file = w = dir.file(w.substr(9));
+    } else if (w.rfind("/srv/app/", 0) == 0) {
+      w = app;
+    }
+  }
+  ASSERT_TRUE(named_socket) << "ExecStart's --socket must be ListenStream's path";
+  std::string notify_path = dir.file("notify");
+  int notify = notify_socket(notify_path);
+  ASSERT_GE(notify, 0);
+  std::vector<std::string> argv{"systemd-socket-activate", "-l", sock,
+                                "-E", "NOTIFY_SOCKET=" + notify_path};
+  argv.insert(argv.end(), exec.begin(), exec.end());
+  Launched::Spec spec;
+  spec.argv = argv;
+  auto s = Launched::start(spec);
+  ASSERT_TRUE(s->wait_for_log("Listening on " + sock, 10s)) << s->log();
+  auto r = get_unix(sock);  // the first connection starts the server
+  ASSERT_TRUE(r) << s->log();
+  EXPECT_TRUE(contains(r->body, "version=v1 pid=" + std::to_string(s->pid()))) << r->body;
+  EXPECT_EQ(receive_datagram(notify, 10s), "READY=1\nMAINPID=" + std::to_string(s->pid()));
+
+  // systemctl reload: ExecReload with $MAINPID, after the app changed.
+  std::ofstream(app) << std::regex_replace(source, std::regex("'v1'"), "'v2'");
+  std::string reload = unit_value("pagi.service", "ExecReload");
+  reload = std::regex_replace(reload, std::regex("\\$MAINPID"), std::to_string(s->pid()));
+  EXPECT_EQ(run_shell(reload).exit_code, 0);
+  EXPECT_TRUE(contains(receive_datagram(notify, 10s), "RELOADING=1\nMONOTONIC_USEC="));
+  std::string ready = receive_datagram(notify, 30s);
+  std::smatch m;
+  ASSERT_TRUE(std::regex_match(ready, m, std::regex("MAINPID=(\\d+)\nREADY=1"))) << ready
+                                                                                  << s->log();
+  pid_t new_pid = pid_t(std::stoi(m[1]));
+  int status = s->wait_exit(30s);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << s->log();
+  r = get_unix(sock);
+  ASSERT_TRUE(r) << s->log();
+  EXPECT_TRUE(contains(r->body, "version=v2 pid=" + std::to_string(new_pid))) << r->body;
+  EXPECT_EQ(slurp(pid_file), std::to_string(new_pid) + "\n");
+
+  // systemctl stop: SIGTERM to the main process.
+  kill(new_pid, SIGTERM);
+  EXPECT_EQ(receive_datagram(notify, 10s), "STOPPING=1");
+  EXPECT_TRUE(wait_gone(new_pid, 20s));
+  struct stat st;
+  EXPECT_EQ(stat(sock.c_str(), &st), 0) << "systemd's socket file was removed";
+  close(notify);
 }
 
 }  // namespace

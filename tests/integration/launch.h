@@ -75,6 +75,33 @@ inline bool wait_gone(pid_t pid, std::chrono::milliseconds timeout) {
       timeout);
 }
 
+// The next datagram on `fd` (e.g. an sd_notify message), or "" after `timeout`.
+inline std::string receive_datagram(int fd, std::chrono::milliseconds timeout) {
+  std::string got;
+  eventually(
+      [&] {
+        char buf[512];
+        ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+        if (n > 0) got.assign(buf, size_t(n));
+        return n > 0;
+      },
+      timeout);
+  return got;
+}
+
+// A datagram socket bound at `path`, as systemd's NOTIFY_SOCKET.
+inline int notify_socket(const std::string& path) {
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  snprintf(a.sun_path, sizeof(a.sun_path), "%s", path.c_str());
+  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 // A TCP port nobody listens on right now (bound and released; fine for tests).
 inline int free_port() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);

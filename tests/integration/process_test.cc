@@ -48,17 +48,6 @@ TEST(Process, UnwritablePidFileFailsStartup) {
       << r.out;
 }
 
-std::string ReceiveDatagram(int fd, std::chrono::milliseconds timeout) {
-  auto end = std::chrono::steady_clock::now() + timeout;
-  char buf[512];
-  while (std::chrono::steady_clock::now() < end) {
-    ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-    if (n > 0) return std::string(buf, size_t(n));
-    std::this_thread::sleep_for(10ms);
-  }
-  return {};
-}
-
 TEST(Process, SystemdIsToldWhenServingAndWhenStopping) {
   TempDir dir;
   std::string path = dir.file("notify");
@@ -72,9 +61,9 @@ TEST(Process, SystemdIsToldWhenServingAndWhenStopping) {
   auto s = Server::start({"native:hello", "--cores", "2"}, &why);
   unsetenv("NOTIFY_SOCKET");
   ASSERT_TRUE(s) << why;
-  EXPECT_EQ(ReceiveDatagram(fd, 5s), "READY=1\nMAINPID=" + std::to_string(s->pid()));
+  EXPECT_EQ(receive_datagram(fd, 5s), "READY=1\nMAINPID=" + std::to_string(s->pid()));
   EXPECT_EQ(s->stop(SIGTERM), 0);
-  EXPECT_EQ(ReceiveDatagram(fd, 5s), "STOPPING=1");
+  EXPECT_EQ(receive_datagram(fd, 5s), "STOPPING=1");
   close(fd);
 }
 
