@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "launch.h"
+#include "nginx.h"
 #include "perl_fixture.h"
 
 namespace pagi::test {
@@ -92,6 +93,8 @@ struct Load {
   std::vector<std::string> failures;
   std::vector<std::thread> threads;
 
+  bool retry_reused = true;  // false: behind nginx, which retries upstream itself
+
   void run(std::function<std::unique_ptr<Client>()> connect, int clients) {
     for (int i = 0; i < clients; ++i) {
       bool keep_alive = i % 2 == 1;
@@ -107,7 +110,7 @@ struct Load {
                             (keep_alive ? "" : "Connection: close\r\n") + "\r\n";
           std::optional<Response> r;
           if (c && c->send(req)) r = c->read_response(false, 10s);
-          if (!r && reused) {
+          if (!r && reused && retry_reused) {
             ++retried;
             c.reset();
             continue;
@@ -236,6 +239,43 @@ TEST_P(ReloadTest, SighupDuringAReloadIsIgnored) {
   // One new process only.
   std::string log = server_->log();
   EXPECT_EQ(log.find("Reload: new process"), log.rfind("Reload: new process")) << log;
+  kill(new_pid, SIGTERM);
+  EXPECT_TRUE(wait_gone(new_pid, 20s));
+}
+
+// The deployment: clients → nginx (upstream keep-alive) → unix socket. nginx retries a
+// request whose reused upstream connection the old process closed, so the clients see no
+// failure and retry nothing.
+TEST(ReloadThroughNginx, SighupUnderLoadLosesNoRequest) {
+  become_subreaper();
+  TempDir dir;
+  std::string app = dir.file("app.pl"), sock = dir.file("pagi.sock");
+  write_app(app, "v1");
+  std::string why;
+  auto s = Server::start({app, "--cores", "2", "--socket", sock, "--socket-mode", "0660"}, &why);
+  ASSERT_TRUE(s) << why;
+  ASSERT_EQ(run_shell("chgrp www-data " + sock).exit_code, 0);
+  pid_t old_pid = s->pid();
+  Nginx nginx(dir, sock);
+  Load load;
+  load.retry_reused = false;
+  load.run([&] { return Client::tcp(nginx.port()); }, 4);
+  ASSERT_TRUE(eventually([&] { return load.ok.load() >= 50; }, 20s)) << nginx.error_log();
+
+  write_app(app, "v2");
+  kill(old_pid, SIGHUP);
+  ASSERT_TRUE(s->wait_for_log("Reload: new process", 30s)) << s->log();
+  pid_t new_pid = new_pid_in(s->log());
+  EXPECT_TRUE(eventually([&] { return !s->running(); }, 30s)) << s->log();
+  int before = load.ok.load();
+  EXPECT_TRUE(eventually([&] { return load.ok.load() >= before + 50; }, 20s));
+  load.finish();
+
+  EXPECT_EQ(load.failed.load(), 0) << (load.failures.empty() ? "" : load.failures[0]) << "\n"
+                                   << nginx.error_log();
+  EXPECT_TRUE(load.saw("v1 " + std::to_string(old_pid)));
+  EXPECT_TRUE(load.saw("v2 " + std::to_string(new_pid)));
+  RecordProperty("requests", load.ok.load());
   kill(new_pid, SIGTERM);
   EXPECT_TRUE(wait_gone(new_pid, 20s));
 }
