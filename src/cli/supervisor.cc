@@ -823,7 +823,6 @@ int run_server(const Options& o, const std::vector<std::string>& argv) {
         LOG_WARN("Received SIGHUP: a reload is already in progress (new process %d); ignoring",
                  int(successor));
       } else {
-        LOG_INFO("Received SIGHUP: reloading (starting a new process)");
         notify_systemd_reloading();
         successor = spawn_successor(launch, config.listeners, &successor_fd, &error);
         if (successor < 0) {
@@ -831,6 +830,7 @@ int run_server(const Options& o, const std::vector<std::string>& argv) {
           LOG_ERROR("Reload failed: %s; still serving", error.c_str());
           notify_systemd("READY=1");
         } else {
+          LOG_INFO("Received SIGHUP: reloading (new process %d)", int(successor));
           successor_deadline = Clock::now() + std::chrono::seconds(reload_timeout_seconds(o));
         }
       }

@@ -22,13 +22,17 @@ using namespace std::chrono_literals;
 
 // The test app with its version and start-up delay lines rewritten.
 void write_app(const std::string& path, const std::string& version, int startup_delay = 0,
-               bool broken = false) {
+               bool broken = false, bool startup_fails = false) {
   std::string src = slurp(app_path("process_env.pl"));
   src = std::regex_replace(src, std::regex("my \\$version = 'v1';"),
                            "my $version = '" + version + "';");
   src = std::regex_replace(src, std::regex("my \\$startup_delay = 0;"),
                            "my $startup_delay = " + std::to_string(startup_delay) + ";");
   if (broken) src += "\nsub {  # does not compile\n";
+  if (startup_fails) {
+    src = std::regex_replace(src, std::regex("type => 'lifespan.startup.complete'"),
+                             "type => 'lifespan.startup.failed', message => 'no database'");
+  }
   std::ofstream(path) << src;
 }
 
@@ -219,6 +223,41 @@ TEST_P(ReloadTest, AppThatDoesNotCompileKeepsTheOldProcessServing) {
   EXPECT_EQ(field(r->body, "version"), "v3");
   kill(new_pid, SIGTERM);
   EXPECT_TRUE(wait_gone(new_pid, 20s));
+}
+
+TEST_P(ReloadTest, LifespanStartupFailureKeepsTheOldProcessServing) {
+  write_app(dir_.file("app.pl"), "v1");
+  ASSERT_NO_FATAL_FAILURE(start());
+  pid_t old_pid = server_->pid();
+  write_app(app_, "v2", 0, false, /*startup_fails=*/true);
+  kill(old_pid, SIGHUP);
+  ASSERT_TRUE(server_->wait_for_log("Reload failed: the new process exited with status 1", 30s))
+      << server_->log();
+  EXPECT_TRUE(contains(server_->log(), "no database")) << server_->log();
+  EXPECT_TRUE(server_->running());
+  auto r = get();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(field(r->body, "version"), "v1");
+  EXPECT_EQ(field(r->body, "pid"), std::to_string(old_pid));
+}
+
+TEST_P(ReloadTest, SigtermDuringAReloadStopsBothProcesses) {
+  write_app(dir_.file("app.pl"), "v1");
+  ASSERT_NO_FATAL_FAILURE(start());
+  write_app(app_, "v2", /*startup_delay=*/5);
+  kill(server_->pid(), SIGHUP);
+  ASSERT_TRUE(server_->wait_for_log("Received SIGHUP: reloading (new process ", 10s));
+  std::smatch m;
+  std::string log = server_->log();
+  ASSERT_TRUE(std::regex_search(log, m, std::regex("reloading \\(new process (\\d+)\\)")));
+  pid_t child = pid_t(std::stoi(m[1]));
+  EXPECT_EQ(server_->stop(SIGTERM), 0) << server_->log();
+  EXPECT_TRUE(contains(server_->log(), "Reload abandoned")) << server_->log();
+  EXPECT_FALSE(alive(child));
+  if (on_unix()) {
+    struct stat st;
+    EXPECT_NE(stat(sock_.c_str(), &st), 0) << "socket file left behind";
+  }
 }
 
 TEST_P(ReloadTest, SighupDuringAReloadIsIgnored) {
