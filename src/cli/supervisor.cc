@@ -552,7 +552,8 @@ int run_server(const Options& o, const std::vector<std::string>& argv) {
   // Listeners first (bound, or adopted from systemd or a reloading parent), then the app.
   // Whatever fails from here on closes the listeners; a socket file is removed only when this
   // process made it (an adopted one is the parent's or systemd's).
-  bool unlink_sockets = true;
+  // A reload's new process leaves them to its parent until it serves.
+  bool unlink_sockets = parent_ready_fd < 0;
   struct ListenerCloser {
     std::vector<server::Listener>& ls;
     bool& unlink;
@@ -564,7 +565,6 @@ int run_server(const Options& o, const std::vector<std::string>& argv) {
     fprintf(stderr, "pagi-server: %s\n", error.c_str());
     return 1;
   }
-  if (parent_ready_fd >= 0) unlink_sockets = false;  // the parent's files until we serve
 
   if (identity.change) {
     // What a reload (which runs as the new user) must open again becomes the user's: the
