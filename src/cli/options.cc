@@ -848,7 +848,7 @@ std::string help_text() {
   out +=
       "\nSignals and service managers:\n"
       "  SIGTERM, SIGINT                 stop gracefully: finish requests, lifespan shutdown\n"
-      "  SIGHUP                          reload: a new process inherits the sockets and loads the\n"
+      "  SIGHUP, SIGUSR2                 reload: a new process inherits the sockets and loads the\n"
       "                                  app again; the old one drains once it serves\n"
       "  LISTEN_FDS/LISTEN_PID           systemd socket activation: sockets matching --socket,\n"
       "                                  --listen or --host/--port are used instead of bound\n"

@@ -816,12 +816,13 @@ int run_server(const Options& o, const std::vector<std::string>& argv) {
         LOG_WARN("Reload abandoned: the new process was killed");
       }
       begin_drain(!handed_over);
-    } else if (sig == SIGHUP) {
+    } else if (sig == SIGHUP || sig == SIGUSR2) {
+      // SIGUSR2 is the reference's hot restart (new code, sockets inherited): the same here.
       if (draining || handed_over) {
-        LOG_WARN("Received SIGHUP while stopping; ignoring");
+        LOG_WARN("Received SIG%s while stopping; ignoring", sigabbrev_np(sig));
       } else if (successor_fd >= 0) {
-        LOG_WARN("Received SIGHUP: a reload is already in progress (new process %d); ignoring",
-                 int(successor));
+        LOG_WARN("Received SIG%s: a reload is already in progress (new process %d); ignoring",
+                 sigabbrev_np(sig), int(successor));
       } else {
         notify_systemd_reloading();
         successor = spawn_successor(launch, config.listeners, &successor_fd, &error);
@@ -830,7 +831,8 @@ int run_server(const Options& o, const std::vector<std::string>& argv) {
           LOG_ERROR("Reload failed: %s; still serving", error.c_str());
           notify_systemd("READY=1");
         } else {
-          LOG_INFO("Received SIGHUP: reloading (new process %d)", int(successor));
+          LOG_INFO("Received SIG%s: reloading (new process %d)", sigabbrev_np(sig),
+                   int(successor));
           successor_deadline = Clock::now() + std::chrono::seconds(reload_timeout_seconds(o));
         }
       }

@@ -319,6 +319,28 @@ TEST(ReloadThroughNginx, SighupUnderLoadLosesNoRequest) {
   EXPECT_TRUE(wait_gone(new_pid, 20s));
 }
 
+// The reference's hot-restart signal does the same.
+TEST(ReloadSignals, SigusrTwoReloadsLikeSighup) {
+  become_subreaper();
+  TempDir dir;
+  std::string app = dir.file("app.pl");
+  write_app(app, "v1");
+  std::string why;
+  auto s = Server::start({app, "--cores", "1"}, &why);
+  ASSERT_TRUE(s) << why;
+  write_app(app, "v2");
+  kill(s->pid(), SIGUSR2);
+  ASSERT_TRUE(s->wait_for_log("Received SIGUSR2: reloading", 10s)) << s->log();
+  ASSERT_TRUE(s->wait_for_log("Reload: new process", 30s)) << s->log();
+  pid_t new_pid = new_pid_in(s->log());
+  EXPECT_TRUE(eventually([&] { return !s->running(); }, 30s));
+  auto r = request(s->port(), "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(field(r->body, "version"), "v2");
+  kill(new_pid, SIGTERM);
+  EXPECT_TRUE(wait_gone(new_pid, 20s));
+}
+
 INSTANTIATE_TEST_SUITE_P(Listeners, ReloadTest, ::testing::Bool(),
                          [](const auto& info) { return info.param ? "Unix" : "Tcp"; });
 
