@@ -319,6 +319,34 @@ TEST(ReloadThroughNginx, SighupUnderLoadLosesNoRequest) {
   EXPECT_TRUE(wait_gone(new_pid, 20s));
 }
 
+// What the old process holds when the reload happens: a request in flight completes on it, and
+// an idle keep-alive connection is closed by it (not kept open by the new process, which would
+// inherit it if any client socket leaked through the exec).
+TEST(ReloadSignals, InFlightRequestCompletesAndIdleConnectionIsClosed) {
+  become_subreaper();
+  std::string why;
+  auto s = Server::start({app_path("sleep.pl"), "--cores", "2"}, &why);
+  ASSERT_TRUE(s) << why;
+  auto idle = Client::tcp(s->port());
+  ASSERT_TRUE(idle && idle->send("GET /fast HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(idle->read_response());
+  auto busy = Client::tcp(s->port());
+  ASSERT_TRUE(busy && busy->send("GET /?1.5 HTTP/1.1\r\nHost: x\r\n\r\n"));
+  std::this_thread::sleep_for(100ms);  // lets the request reach the app (no assertion on it)
+  kill(s->pid(), SIGHUP);
+  ASSERT_TRUE(s->wait_for_log("Reload: new process", 30s)) << s->log();
+  pid_t new_pid = new_pid_in(s->log());
+  auto r = busy->read_response(false, 10s);
+  ASSERT_TRUE(r) << s->log();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_TRUE(contains(r->body, "slept 1.")) << r->body;
+  EXPECT_EQ(r->header("connection"), std::optional<std::string>("close"));
+  EXPECT_TRUE(idle->wait_closed(10s)) << "the idle connection outlived the old process";
+  EXPECT_TRUE(eventually([&] { return !s->running(); }, 30s));
+  kill(new_pid, SIGTERM);
+  EXPECT_TRUE(wait_gone(new_pid, 20s));
+}
+
 // The reference's hot-restart signal does the same.
 TEST(ReloadSignals, SigusrTwoReloadsLikeSighup) {
   become_subreaper();
