@@ -797,13 +797,11 @@ int run_server(const Options& o, const std::vector<std::string>& argv) {
     if (read(sig_fd, &si, sizeof(si)) != ssize_t(sizeof(si))) continue;
     int sig = int(si.ssi_signo);
     if (sig == SIGCHLD) {
-      // A successor is reaped where its pipe closes; anything else (an app's child) is the
-      // app's business, but no zombie is left behind.
+      // Only our successor is waited for: an app's own children (system(), fork) are the
+      // app's to reap, and waiting for any pid here would steal their exit status.
       int status = 0;
-      for (pid_t p; (p = waitpid(-1, &status, WNOHANG)) > 0;) {
-        if (p == successor && successor_fd >= 0) {
-          reload_failed(describe_exit(status) + " before serving");
-        }
+      if (successor_fd >= 0 && waitpid(successor, &status, WNOHANG) == successor) {
+        reload_failed(describe_exit(status) + " before serving");
       }
     } else if (sig == SIGINT || sig == SIGTERM || sig == SIGQUIT) {
       if (draining) continue;  // a second signal changes nothing: the drain is bounded

@@ -161,6 +161,22 @@ TEST(Privileges, SwitchingUserNeedsRoot) {
   EXPECT_TRUE(contains(r.out, "--user needs root (running as uid ")) << r.out;
 }
 
+// SIGCHLD is read by the supervisor (for a reload's new process): an app's own children are
+// still the app's to wait for, with their exit status.
+TEST(Process, AppSystemCallsGetTheirChildsExitStatus) {
+  std::string why;
+  auto s = Server::start({"-e",
+                          "use Future::AsyncAwait; async sub { my ($s, $r, $send) = @_; "
+                          "die \"none\\n\" if $s->{type} eq 'lifespan'; "
+                          "system('sh', '-c', 'exit 3'); my $rc = $? >> 8; "
+                          "await $send->({type => 'http.response.start', status => 200}); "
+                          "await $send->({type => 'http.response.body', body => \"rc=$rc\"}) }",
+                          "--cores", "1"},
+                         &why);
+  ASSERT_TRUE(s) << why;
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(get_body(s->port()), "rc=3");
+}
+
 TEST(Daemon, ForegroundExitsZeroOnceTheDaemonServes) {
   become_subreaper();
   TempDir dir;
