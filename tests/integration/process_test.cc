@@ -204,6 +204,30 @@ TEST(Daemon, ForegroundExitsZeroOnceTheDaemonServes) {
   EXPECT_NE(access(pid_file.c_str(), F_OK), 0) << "pid file left behind";
 }
 
+TEST(Daemon, ReloadedDaemonStaysADaemon) {
+  become_subreaper();
+  TempDir dir;
+  std::string pid_file = dir.file("d.pid");
+  int port = free_port();
+  RunResult r = run_binary({app_path("process_env.pl"), "-D", "--pid", pid_file, "--port",
+                            std::to_string(port), "--cores", "1"});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  std::string old_text = slurp(pid_file);
+  pid_t old_pid = pid_t(std::stoi(old_text));
+  pid_t session = getsid(old_pid);
+  kill(old_pid, SIGHUP);
+  ASSERT_TRUE(eventually([&] { return slurp(pid_file) != old_text && !alive(old_pid); }, 30s));
+  pid_t new_pid = pid_t(std::stoi(slurp(pid_file)));
+  EXPECT_TRUE(contains(get_body(port), "pid=" + std::to_string(new_pid)));
+  EXPECT_EQ(getsid(new_pid), session) << "the new process daemonized again";
+  waitpid(old_pid, nullptr, WNOHANG);
+  EXPECT_EQ(readlink_str("/proc/" + std::to_string(new_pid) + "/cwd"), "/");
+  EXPECT_EQ(readlink_str("/proc/" + std::to_string(new_pid) + "/fd/2"), "/dev/null");
+  kill(new_pid, SIGTERM);
+  EXPECT_TRUE(wait_gone(new_pid, 20s));
+  EXPECT_NE(access(pid_file.c_str(), F_OK), 0) << "pid file left behind";
+}
+
 TEST(Daemon, StartupFailureIsReportedByTheForeground) {
   become_subreaper();
   int port = free_port();
