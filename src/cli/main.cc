@@ -1,5 +1,7 @@
 // pagi-server entry point: parse the command line, then hand over to the supervisor.
 #include <cstdio>
+#include <string>
+#include <vector>
 
 #include "cli/options.h"
 #include "cli/supervisor.h"
@@ -19,5 +21,5 @@ int main(int argc, char** argv) {
     printf("%s\n", pagi::cli::version_line().c_str());
     return 0;
   }
-  return pagi::cli::run_server(o);
+  return pagi::cli::run_server(o, std::vector<std::string>(argv, argv + argc));
 }

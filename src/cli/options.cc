@@ -76,6 +76,9 @@ enum class Id {
   kAccessLog,
   kNoAccessLog,
   kPidFile,
+  kDaemonize,
+  kUser,
+  kGroup,
   kAccessLogFormat,
   kMetricsListen,
   kServer,
@@ -191,14 +194,14 @@ constexpr Flag kFlags[] = {
      "not supported yet (TLS is not built)"},
     {Id::kRefused, "ssl-key", 0, "FILE", S::kRefused, St::kRefused,
      "not supported yet (TLS is not built)"},
-    {Id::kRefused, "daemonize", 'D', "", S::kRefused, St::kRefused,
-     "not supported yet (run it under systemd or another supervisor)"},
     {Id::kPidFile, "pid", 0, "FILE", S::kLogging, St::kBuilt,
-     "write the process id to FILE at start; removed at exit"},
-    {Id::kRefused, "user", 0, "USER", S::kRefused, St::kRefused,
-     "not supported yet (use systemd User=)"},
-    {Id::kRefused, "group", 0, "GROUP", S::kRefused, St::kRefused,
-     "not supported yet (use systemd Group=)"},
+     "write the process id to FILE once serving; removed at exit"},
+    {Id::kDaemonize, "daemonize", 'D', "", S::kLogging, St::kBuilt,
+     "run in the background; exits 0 once serving"},
+    {Id::kUser, "user", 0, "USER", S::kLogging, St::kBuilt,
+     "switch to USER (name or uid) after binding; needs root"},
+    {Id::kGroup, "group", 0, "GROUP", S::kLogging, St::kBuilt,
+     "switch to GROUP (name or gid) after binding; needs root"},
     {Id::kRefused, "loop", 'l', "LOOP", S::kRefused, St::kRefused,
      "not supported (the event loop is always io_uring)"},
     {Id::kRefused, "future-xs", 0, "", S::kRefused, St::kRefused,
@@ -659,6 +662,9 @@ bool Parser::apply(const Flag& flag, const std::string& shown, std::string_view 
     case Id::kAccessLog: return non_empty(o_.access_log.emplace());
     case Id::kNoAccessLog: o_.no_access_log = true; return true;
     case Id::kPidFile: return non_empty(o_.pid_file.emplace());
+    case Id::kDaemonize: o_.daemonize = true; return true;
+    case Id::kUser: return non_empty(o_.user.emplace());
+    case Id::kGroup: return non_empty(o_.group.emplace());
     case Id::kAccessLogFormat: return non_empty(o_.access_log_format);
     case Id::kMetricsListen: {
       std::string why;
@@ -888,6 +894,14 @@ std::string help_text() {
       out += "\n";
     }
   }
+  out +=
+      "\nSignals and service managers:\n"
+      "  SIGTERM, SIGINT                 stop gracefully: finish requests, lifespan shutdown\n"
+      "  SIGHUP, SIGUSR2                 reload: a new process inherits the sockets and loads the\n"
+      "                                  app again; the old one drains once it serves\n"
+      "  LISTEN_FDS/LISTEN_PID           systemd socket activation: sockets matching --socket,\n"
+      "                                  --listen or --host/--port are used instead of bound\n"
+      "  NOTIFY_SOCKET                   systemd Type=notify: READY, RELOADING, STOPPING\n";
   return out;
 }
 

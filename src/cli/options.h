@@ -69,6 +69,9 @@ struct Options {
   bool no_access_log = false;
 
   std::optional<std::string> pid_file;  // --pid FILE: our pid, written at start, removed at exit
+  bool daemonize = false;               // -D/--daemonize
+  std::optional<std::string> user;      // --user: name or numeric uid
+  std::optional<std::string> group;     // --group: name or numeric gid
   std::string access_log_format = "clf";
   std::optional<ListenSpec> metrics_listen;  // --metrics-listen HOST:PORT | unix:PATH
 

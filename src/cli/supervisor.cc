@@ -1,19 +1,27 @@
 // Supervisor (see supervisor.h). Signals are blocked in every thread and read here through a
 // signalfd; cores are told to drain through their mailboxes and report back on an eventfd.
+// SIGHUP starts a new process of the same binary that inherits the listening sockets
+// (PAGI_REUSE) and reports over a pipe once it serves; only then does this one drain.
 #include "cli/supervisor.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
+#include <linux/close_range.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <chrono>
 #include <cstring>
 #include <future>
 #include <memory>
@@ -28,9 +36,12 @@
 #include "perl/perl_host.h"
 #include "server/access_log_format.h"
 #include "server/core.h"
+#include "server/inherited.h"
 #include "server/listener.h"
 #include "server/metrics.h"
 #include "server/metrics_server.h"
+
+extern char** environ;
 
 namespace pagi::cli {
 namespace {
@@ -113,21 +124,366 @@ log::Level to_log_level(LogLevel l) {
   return log::Level::kInfo;
 }
 
+// The reload hand-over's own environment variables (PAGI_REUSE is the reference's).
+constexpr const char* kReloadFdEnv = "PAGI_RELOAD_FD";  // pipe the new process reports on
+constexpr const char* kSystemdSocketsEnv = "PAGI_SYSTEMD_SOCKETS";  // unix paths systemd owns
+
+// How long a new process may take to serve before the reload is given up.
+int reload_timeout_seconds(const Options& o) {
+  return (o.lifespan_startup_timeout > 0 ? o.lifespan_startup_timeout : 60) + 30;
+}
+
+// Sockets handed to this process: by systemd (socket activation) and by the process that
+// started this one in a reload (PAGI_REUSE). All of them CLOEXEC from here on.
+struct HandedSockets {
+  std::vector<server::InheritedSocket> pool;
+  std::vector<std::string> systemd_paths;  // unix socket files systemd made: never removed
+};
+
+HandedSockets take_handed_sockets() {
+  HandedSockets h;
+  std::string warning;
+  h.pool = server::take_systemd_sockets(&warning);
+  if (!warning.empty()) LOG_WARN("%s", warning.c_str());
+  for (const auto& s : h.pool) {
+    if (s.is_unix) h.systemd_paths.push_back(s.path);
+  }
+  warning.clear();
+  for (auto& s : server::take_reused_sockets(&warning)) h.pool.push_back(std::move(s));
+  if (!warning.empty()) LOG_WARN("%s", warning.c_str());
+  if (const char* paths = getenv(kSystemdSocketsEnv)) {
+    std::string_view rest = paths;
+    while (!rest.empty()) {
+      size_t comma = rest.find(',');
+      if (comma != 0) h.systemd_paths.emplace_back(rest.substr(0, comma));
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    }
+    unsetenv(kSystemdSocketsEnv);
+  }
+  for (const auto& s : h.pool) fcntl(s.fd, F_SETFD, FD_CLOEXEC);
+  return h;
+}
+
+std::string describe(const server::InheritedSocket& s) {
+  if (s.is_unix) return "unix:" + s.path;
+  bool v6 = s.host.find(':') != std::string::npos;
+  return (v6 ? "[" + s.host + "]" : s.host) + ":" + std::to_string(s.port);
+}
+
+// Opens the configured listeners, adopting a handed socket where one matches (by ip:port or
+// unix path; a --port 0 listener adopts the handed socket on its host, whatever its port).
+// Handed sockets nothing matches are closed with a warning.
+bool open_listeners(const Options& o, int cores, HandedSockets& handed,
+                    std::vector<server::Listener>& out, std::string* error) {
+  for (const ListenSpec& spec : o.listeners) {
+    server::Listener l;
+    if (spec.kind == ListenSpec::Kind::kUnix) {
+      std::vector<int> fds = server::claim_unix(handed.pool, spec.path);
+      if (!fds.empty()) {
+        for (size_t i = 1; i < fds.size(); ++i) close(fds[i]);
+        l.is_unix = true;
+        l.path = spec.path;
+        l.fds = {fds[0]};
+        for (const std::string& p : handed.systemd_paths) l.from_systemd |= p == spec.path;
+        LOG_DEBUG("unix:%s: inherited socket (fd %d)", spec.path.c_str(), fds[0]);
+      } else if (!server::open_unix_listener(spec.path, spec.mode.value_or(-1),
+                                             o.listener_backlog, l, error)) {
+        return false;
+      }
+    } else {
+      std::string host;
+      bool wildcard = false;
+      if (!server::resolve_bind_host(spec.host, host, wildcard, error)) return false;
+      std::vector<int> fds = server::claim_tcp(handed.pool, host, spec.port);
+      if (!fds.empty()) {
+        server::InheritedSocket first;
+        server::describe_socket(fds[0], first);
+        l.host = host;
+        l.port = first.port;
+        l.wildcard = wildcard;
+        l.fds = std::move(fds);
+        LOG_DEBUG("%s: %zu inherited socket(s)", l.describe().c_str(), l.fds.size());
+      } else if (!server::open_tcp_listener(spec.host, spec.port, cores, o.listener_backlog, l,
+                                            error)) {
+        return false;
+      }
+    }
+    out.push_back(std::move(l));
+  }
+  for (const server::InheritedSocket& s : handed.pool) {
+    LOG_WARN("Inherited socket %s (fd %d, from %s) matches no configured listener: closing it",
+             describe(s).c_str(), s.fd, s.origin.c_str());
+    close(s.fd);
+  }
+  handed.pool.clear();
+  return true;
+}
+
+// What a reload needs to start this program again as it was started.
+struct Launch {
+  std::string exe;   // the binary's path at start (a replaced binary is picked up)
+  std::string cwd;   // the directory we were started in (relative paths in argv)
+  std::vector<std::string> argv;
+};
+
+// Forks and execs the successor: same binary, arguments and environment, plus PAGI_REUSE
+// naming every listening fd (CLOEXEC cleared in the child only) and PAGI_RELOAD_FD naming the
+// write end of a pipe whose read end is returned in *ready_fd. -1 on failure.
+pid_t spawn_successor(const Launch& launch, const std::vector<server::Listener>& listeners,
+                      int* ready_fd, std::string* error) {
+  std::vector<server::ReuseEntry> entries;
+  std::vector<int> keep;
+  std::string systemd_paths;
+  for (const server::Listener& l : listeners) {
+    for (int fd : l.fds) {
+      server::ReuseEntry e;
+      e.is_unix = l.is_unix;
+      e.host = l.host;
+      e.port = l.port;
+      e.path = l.path;
+      e.fd = fd;
+      entries.push_back(std::move(e));
+      keep.push_back(fd);
+    }
+    if (l.is_unix && l.from_systemd) {
+      if (!systemd_paths.empty()) systemd_paths += ',';
+      systemd_paths += l.path;
+    }
+  }
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) < 0) {
+    *error = std::string("pipe: ") + strerror(errno);
+    return -1;
+  }
+  keep.push_back(p[1]);
+
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string_view v(*e);
+    bool ours = v.starts_with("PAGI_REUSE=") || v.starts_with(std::string(kReloadFdEnv) + "=") ||
+                v.starts_with(std::string(kSystemdSocketsEnv) + "=");
+    if (!ours) env.emplace_back(v);
+  }
+  env.push_back("PAGI_REUSE=" + server::format_pagi_reuse(entries));
+  env.push_back(std::string(kReloadFdEnv) + "=" + std::to_string(p[1]));
+  if (!systemd_paths.empty()) env.push_back(std::string(kSystemdSocketsEnv) + "=" + systemd_paths);
+  std::vector<char*> envp, argvp;
+  for (std::string& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> args = launch.argv;
+  for (std::string& a : args) argvp.push_back(a.data());
+  argvp.push_back(nullptr);
+
+  pid_t pid = fork();
+  if (pid == 0) {
+    // The parent has threads: only async-signal-safe calls until exec. No descriptor but
+    // stdio, the listeners and the pipe survives the exec (a client connection kept open by
+    // the child would never see its close).
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+    for (int fd : keep) fcntl(fd, F_SETFD, 0);
+    if (!launch.cwd.empty() && chdir(launch.cwd.c_str()) != 0) _exit(127);
+    execve(launch.exe.c_str(), argvp.data(), envp.data());
+    execve("/proc/self/exe", argvp.data(), envp.data());
+    _exit(127);
+  }
+  close(p[1]);
+  if (pid < 0) {
+    *error = std::string("fork: ") + strerror(errno);
+    close(p[0]);
+    return -1;
+  }
+  *ready_fd = p[0];
+  return pid;
+}
+
+std::string describe_exit(int status) {
+  if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return std::string("was killed by SIG") + sigabbrev_np(WTERMSIG(status));
+  return "stopped";
+}
+
+bool write_pid_file(const std::string& path) {
+  std::string text = std::to_string(getpid()) + "\n";
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  bool ok = fd >= 0 && write(fd, text.data(), text.size()) == ssize_t(text.size());
+  int err = errno;
+  if (fd >= 0) close(fd);
+  errno = err;
+  return ok;
+}
+
+
+// --user/--group resolved before anything is bound (a typo fails at once) and applied after
+// the listeners are open and before the app is loaded.
+struct Identity {
+  bool wanted = false;  // --user or --group given
+  bool change = false;  // false: already running as them (a reloaded server)
+  bool set_uid = false;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::string user;  // for initgroups; empty for a numeric uid without a passwd entry
+};
+
+bool all_digits(const std::string& s) {
+  return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
+}
+
+bool resolve_identity(const Options& o, Identity& id, std::string* error) {
+  if (!o.user && !o.group) return true;
+  id.wanted = true;
+  const passwd* pw = nullptr;
+  if (o.user) {
+    pw = all_digits(*o.user) ? getpwuid(uid_t(std::stoul(*o.user))) : getpwnam(o.user->c_str());
+    if (pw == nullptr && !all_digits(*o.user)) {
+      *error = "--user: unknown user '" + *o.user + "'";
+      return false;
+    }
+    id.set_uid = true;
+    id.uid = pw != nullptr ? pw->pw_uid : uid_t(std::stoul(*o.user));
+    if (pw != nullptr) id.user = pw->pw_name;
+  }
+  if (o.group) {
+    const group* gr =
+        all_digits(*o.group) ? getgrgid(gid_t(std::stoul(*o.group))) : getgrnam(o.group->c_str());
+    if (gr == nullptr && !all_digits(*o.group)) {
+      *error = "--group: unknown group '" + *o.group + "'";
+      return false;
+    }
+    id.gid = gr != nullptr ? gr->gr_gid : gid_t(std::stoul(*o.group));
+  } else if (pw != nullptr) {
+    id.gid = pw->pw_gid;  // the user's primary group, as login does
+  } else {
+    *error = "--user " + *o.user + " has no passwd entry: give --group too";
+    return false;
+  }
+  bool already = getgid() == id.gid && getegid() == id.gid &&
+                 (!id.set_uid || (getuid() == id.uid && geteuid() == id.uid));
+  if (already) return true;
+  if (geteuid() != 0) {
+    *error = std::string(o.user ? "--user" : "--group") + " needs root (running as uid " +
+             std::to_string(geteuid()) + ")";
+    return false;
+  }
+  id.change = true;
+  return true;
+}
+
+// Group first (supplementary groups, then the gid), then the uid; checked by trying to get
+// root back.
+bool drop_privileges(const Identity& id, std::string* error) {
+  if (!id.change) return true;
+  int rc = !id.user.empty() ? initgroups(id.user.c_str(), id.gid) : setgroups(1, &id.gid);
+  if (rc != 0) {
+    *error = std::string("cannot set supplementary groups: ") + strerror(errno);
+    return false;
+  }
+  if (setgid(id.gid) != 0) {
+    *error = "cannot switch to gid " + std::to_string(id.gid) + ": " + strerror(errno);
+    return false;
+  }
+  if (id.set_uid) {
+    if (setuid(id.uid) != 0) {
+      *error = "cannot switch to uid " + std::to_string(id.uid) + ": " + strerror(errno);
+      return false;
+    }
+    if (id.uid != 0 && setuid(0) == 0) {
+      *error = "still able to regain root after switching user";
+      return false;
+    }
+  }
+  return true;
+}
+
+// -D: the foreground process waits for the daemon (forked twice, in its own session) to say it
+// serves, and exits 0 then, or 1 if the daemon exits first (its messages went to our stderr,
+// which it keeps until it serves). Returns -1 in the daemon, with *ready_fd set.
+int daemonize(int* ready_fd) {
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) < 0) {
+    fprintf(stderr, "pagi-server: pipe: %s\n", strerror(errno));
+    return 1;
+  }
+  fflush(nullptr);
+  pid_t first = fork();
+  if (first < 0) {
+    fprintf(stderr, "pagi-server: fork: %s\n", strerror(errno));
+    return 1;
+  }
+  if (first > 0) {
+    close(p[1]);
+    waitpid(first, nullptr, 0);
+    char byte = 0;
+    ssize_t r;
+    do {
+      r = read(p[0], &byte, 1);
+    } while (r < 0 && errno == EINTR);
+    return r == 1 ? 0 : 1;
+  }
+  close(p[0]);
+  setsid();
+  pid_t second = fork();
+  if (second != 0) _exit(second < 0 ? 1 : 0);
+  *ready_fd = p[1];
+  return -1;
+}
+
 }  // namespace
 
-int run_server(const Options& o) {
+int run_server(const Options& o, const std::vector<std::string>& argv) {
   log::set_level(o.quiet ? log::Level::kError : to_log_level(o.log_level));
 
   if (std::string why = refuse_unbuilt(o); !why.empty()) {
     fprintf(stderr, "pagi-server: %s\n", why.c_str());
     return 2;
   }
+  Launch launch;
+  launch.argv = argv;
+  {
+    char buf[4096];
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+    launch.exe = n > 0 ? std::string(buf, size_t(n)) : "/proc/self/exe";
+    if (getcwd(buf, sizeof(buf)) != nullptr) launch.cwd = buf;
+  }
+  // Started by a reloading parent: report to it once serving, instead of to systemd.
+  int parent_ready_fd = -1;
+  if (const char* v = getenv(kReloadFdEnv)) {
+    parent_ready_fd = atoi(v);
+    unsetenv(kReloadFdEnv);
+    if (parent_ready_fd > STDERR_FILENO) {
+      fcntl(parent_ready_fd, F_SETFD, FD_CLOEXEC);
+    } else {
+      parent_ready_fd = -1;
+    }
+  }
+  HandedSockets handed = take_handed_sockets();
+  struct HandedCloser {
+    HandedSockets& h;
+    ~HandedCloser() {
+      for (const auto& s : h.pool) close(s.fd);
+    }
+  } handed_closer{handed};
+
   std::string error;
   server::ServerConfig config;
   config.access_log_format = server::AccessLogFormat::compile(o.access_log_format, &error);
   if (!config.access_log_format) {
     fprintf(stderr, "pagi-server: --access-log-format: %s\n", error.c_str());
     return 2;
+  }
+  Identity identity;
+  if (!resolve_identity(o, identity, &error)) {
+    fprintf(stderr, "pagi-server: %s\n", error.c_str());
+    return 2;
+  }
+  // -D: from here on we are the daemon (a reloaded daemon is one already).
+  int daemon_ready_fd = -1;
+  bool daemon = o.daemonize;
+  if (daemon && parent_ready_fd < 0) {
+    int rc = daemonize(&daemon_ready_fd);
+    if (rc >= 0) return rc;
   }
   // Decided before -E is exported to PAGI_ENV, which the rule reads when -E is not given.
   int access_log_fd = open_access_log(o, &error);
@@ -146,43 +502,17 @@ int run_server(const Options& o) {
   if (!o.env_mode.empty()) setenv("PAGI_ENV", o.env_mode.c_str(), 1);
 
   bool native = !o.eval_code.has_value() && apps::is_native_spec(o.app);
-  if (native) {
-    if (!o.modules.empty() || !o.libs.empty()) {
-      fprintf(stderr, "pagi-server: -M and -I/--lib apply to Perl apps, not to %s\n",
-              o.app.c_str());
-      return 2;
-    }
-    config.app_factory = apps::make_native_factory(o.app, &error);
-    if (!config.app_factory) {
-      fprintf(stderr, "pagi-server: %s\n", error.c_str());
-      return 2;
-    }
-  } else {
-    if (o.app.empty() && !o.eval_code.has_value()) {
-      // The reference serves the current directory with PAGI::App::Directory (PAGI-Tools).
-      fprintf(stderr,
-              "pagi-server: no application given: name an app file, a module, -e CODE or "
-              "native:hello\n");
-      return 2;
-    }
-    // Loaded once here, in the root interpreter, before any core starts (and after %ENV is
-    // final: the cores' interpreters are clones of this one).
-    perl::PerlAppSpec spec;
-    spec.app = o.app;
-    spec.app_args = o.app_args;
-    spec.has_eval = o.eval_code.has_value();
-    spec.eval_code = o.eval_code.value_or(std::string());
-    spec.modules = o.modules;
-    spec.libs = o.libs;
-    spec.lifespan = o.lifespan == LifespanMode::kOff  ? perl::LifespanMode::kOff
-                    : o.lifespan == LifespanMode::kOn ? perl::LifespanMode::kOn
-                                                      : perl::LifespanMode::kAuto;
-    spec.lifespan_startup_timeout = o.lifespan_startup_timeout;
-    config.app_factory = perl::make_perl_factory(spec, &error);
-    if (!config.app_factory) {
-      fprintf(stderr, "%s\n", error.c_str());
-      return 1;
-    }
+  if (native && (!o.modules.empty() || !o.libs.empty())) {
+    fprintf(stderr, "pagi-server: -M and -I/--lib apply to Perl apps, not to %s\n",
+            o.app.c_str());
+    return 2;
+  }
+  if (!native && o.app.empty() && !o.eval_code.has_value()) {
+    // The reference serves the current directory with PAGI::App::Directory (PAGI-Tools).
+    fprintf(stderr,
+            "pagi-server: no application given: name an app file, a module, -e CODE or "
+            "native:hello\n");
+    return 2;
   }
 
   std::vector<int> cpus = allowed_cpus();
@@ -219,7 +549,7 @@ int run_server(const Options& o) {
   // only the signalfd below sees them.
   sigset_t mask;
   sigemptyset(&mask);
-  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGTTIN, SIGTTOU}) {
+  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGTTIN, SIGTTOU, SIGCHLD}) {
     sigaddset(&mask, s);
   }
   pthread_sigmask(SIG_BLOCK, &mask, nullptr);
@@ -229,23 +559,30 @@ int run_server(const Options& o) {
     fprintf(stderr, "pagi-server: signalfd: %s\n", strerror(errno));
     return 1;
   }
+  struct SigFdCloser {
+    int fd;
+    ~SigFdCloser() { close(fd); }
+  } sig_fd_closer{sig_fd};
 
-  for (const ListenSpec& spec : o.listeners) {
-    server::Listener l;
-    bool ok = spec.kind == ListenSpec::Kind::kUnix
-                  ? server::open_unix_listener(spec.path, spec.mode.value_or(-1),
-                                               o.listener_backlog, l, &error)
-                  : server::open_tcp_listener(spec.host, spec.port, cores, o.listener_backlog, l,
-                                              &error);
-    if (!ok) {
-      fprintf(stderr, "pagi-server: %s\n", error.c_str());
-      for (auto& opened : config.listeners) server::close_listener(opened, true);
-      return 1;
+  // Listeners first (bound, or adopted from systemd or a reloading parent), then the app.
+  // Whatever fails from here on closes the listeners; a socket file is removed only when this
+  // process made it (an adopted one is the parent's or systemd's).
+  // A reload's new process leaves them to its parent until it serves.
+  bool unlink_sockets = parent_ready_fd < 0;
+  struct ListenerCloser {
+    std::vector<server::Listener>& ls;
+    bool& unlink;
+    ~ListenerCloser() {
+      for (auto& l : ls) server::close_listener(l, unlink);
     }
-    config.listeners.push_back(std::move(l));
+  } listener_closer{config.listeners, unlink_sockets};
+  if (!open_listeners(o, cores, handed, config.listeners, &error)) {
+    fprintf(stderr, "pagi-server: %s\n", error.c_str());
+    return 1;
   }
-  // The metrics listener is opened with the others, so a busy address fails start-up, and
-  // served only once every core serves.
+
+  // The metrics listener is opened with the others (before a privilege drop), so a busy
+  // address fails start-up; it is served only once every core serves.
   std::optional<server::Listener> metrics_listener;
   if (o.metrics_listen) {
     const ListenSpec& spec = *o.metrics_listen;
@@ -255,12 +592,74 @@ int run_server(const Options& o) {
                   : server::open_tcp_listener(spec.host, spec.port, 1, 64, l, &error);
     if (!ok) {
       fprintf(stderr, "pagi-server: --metrics-listen: %s\n", error.c_str());
-      for (auto& opened : config.listeners) server::close_listener(opened, true);
-      return 1;
+      return 1;  // the app's listeners are closed by listener_closer
     }
     metrics_listener = std::move(l);
   }
+  // Closed on every early return below until the metrics thread owns it. A reload's new
+  // process binds the same address beside ours (TCP: SO_REUSEPORT; unix: the path is
+  // re-bound), so the parent keeps the file when it hands over.
+  struct MetricsCloser {
+    std::optional<server::Listener>& l;
+    ~MetricsCloser() {
+      if (l && !l->fds.empty()) server::close_listener(*l, true);
+    }
+  } metrics_closer{metrics_listener};
 
+  if (identity.change) {
+    // What a reload (which runs as the new user) must open again becomes the user's: the
+    // unix socket files we made, the access log, the pid file (created now, filled later).
+    uid_t uid = identity.set_uid ? identity.uid : uid_t(-1);
+    for (const server::Listener& l : config.listeners) {
+      if (l.is_unix && !l.from_systemd && chown(l.path.c_str(), uid, identity.gid) != 0) {
+        LOG_WARN("cannot chown %s: %s", l.path.c_str(), strerror(errno));
+      }
+    }
+    if (o.access_log && fchown(access_log_fd, uid, identity.gid) != 0) {
+      LOG_WARN("cannot chown %s: %s", o.access_log->c_str(), strerror(errno));
+    }
+    if (o.pid_file) {
+      int fd = open(o.pid_file->c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+      if (fd < 0 || fchown(fd, uid, identity.gid) != 0) {
+        fprintf(stderr, "pagi-server: cannot write pid file %s: %s\n", o.pid_file->c_str(),
+                strerror(errno));
+        if (fd >= 0) close(fd);
+        return 1;
+      }
+      close(fd);
+    }
+  }
+  if (!drop_privileges(identity, &error)) {
+    fprintf(stderr, "pagi-server: %s\n", error.c_str());
+    return 1;
+  }
+
+  if (native) {
+    config.app_factory = apps::make_native_factory(o.app, &error);
+    if (!config.app_factory) {
+      fprintf(stderr, "pagi-server: %s\n", error.c_str());
+      return 2;
+    }
+  } else {
+    // Loaded once here, in the root interpreter, before any core starts (and after %ENV is
+    // final: the cores' interpreters are clones of this one).
+    perl::PerlAppSpec spec;
+    spec.app = o.app;
+    spec.app_args = o.app_args;
+    spec.has_eval = o.eval_code.has_value();
+    spec.eval_code = o.eval_code.value_or(std::string());
+    spec.modules = o.modules;
+    spec.libs = o.libs;
+    spec.lifespan = o.lifespan == LifespanMode::kOff  ? perl::LifespanMode::kOff
+                    : o.lifespan == LifespanMode::kOn ? perl::LifespanMode::kOn
+                                                      : perl::LifespanMode::kAuto;
+    spec.lifespan_startup_timeout = o.lifespan_startup_timeout;
+    config.app_factory = perl::make_perl_factory(spec, &error);
+    if (!config.app_factory) {
+      fprintf(stderr, "%s\n", error.c_str());
+      return 1;
+    }
+  }
   // Every core starts at once and runs its app's start-up (PAGI lifespan) on its own loop;
   // the server serves only if all of them succeed. A core that failed has stopped itself.
   std::vector<std::unique_ptr<server::Core>> core_list;
@@ -269,6 +668,10 @@ int run_server(const Options& o) {
     core_list.push_back(std::make_unique<server::Core>(i, config));
     starts.push_back(core_list.back()->start(cpus[size_t(i) % cpus.size()]));
   }
+  auto stop_cores = [&core_list] {
+    for (auto& c : core_list) c->drain();
+    for (auto& c : core_list) c->join();
+  };
   bool failed = false;
   for (int i = 0; i < cores; ++i) {
     server::StartResult r = starts[size_t(i)].get();
@@ -285,10 +688,7 @@ int run_server(const Options& o) {
     failed = true;
   }
   if (failed) {
-    for (auto& c : core_list) c->drain();
-    for (auto& c : core_list) c->join();
-    for (auto& l : config.listeners) server::close_listener(l, true);
-    if (metrics_listener) server::close_listener(*metrics_listener, true);
+    stop_cores();
     return 1;
   }
 
@@ -317,78 +717,206 @@ int run_server(const Options& o) {
     LOG_INFO("PAGI Server metrics at %s%s", metrics_listener->describe().c_str(),
              metrics_listener->is_unix ? " (GET /metrics)" : "metrics");
     metrics = std::make_unique<server::MetricsServer>(std::move(*metrics_listener), render);
+    metrics_listener.reset();  // the metrics thread owns it now
   }
 
-  if (o.pid_file) {
+  if (o.pid_file && !write_pid_file(*o.pid_file)) {
     // Written once every core serves (and removed at exit), so a supervisor that waits for
-    // the file finds a server that answers.
-    std::string text = std::to_string(getpid()) + "\n";
-    int fd = open(o.pid_file->c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0 || write(fd, text.data(), text.size()) != ssize_t(text.size())) {
-      fprintf(stderr, "pagi-server: cannot write pid file %s: %s\n", o.pid_file->c_str(),
-              strerror(errno));
-      if (fd >= 0) close(fd);
-      metrics.reset();
-      for (auto& c : core_list) c->drain();
-      for (auto& c : core_list) c->join();
-      for (auto& l : config.listeners) server::close_listener(l, true);
-      return 1;
-    }
-    close(fd);
+    // the file finds a server that answers. A reloaded process rewrites it.
+    fprintf(stderr, "pagi-server: cannot write pid file %s: %s\n", o.pid_file->c_str(),
+            strerror(errno));
+    metrics.reset();
+    stop_cores();
+    return 1;
   }
+  bool own_pid_file = o.pid_file.has_value();
 
   for (const server::Listener& l : config.listeners) {
     LOG_INFO("PAGI Server listening on %s (loop: io_uring, cores: %d, max_conn: %d/core, "
              "http2: off, tls: off)",
              l.describe().c_str(), cores, config.max_connections_per_core);
   }
-  // systemd Type=notify: serving now.
-  if (!notify_systemd("READY=1\nMAINPID=" + std::to_string(getpid()))) {
+  if (daemon) {
+    // The daemon's last steps (PAGI.md §5.2), once everything relative to the start directory
+    // is open and the banner is out.
+    if (chdir("/") != 0) LOG_WARN("chdir /: %s", strerror(errno));
+    umask(0);
+    int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null_fd >= 0 && parent_ready_fd < 0) {
+      dup2(null_fd, STDIN_FILENO);
+      dup2(null_fd, STDOUT_FILENO);
+      dup2(null_fd, STDERR_FILENO);
+    }
+    if (null_fd > STDERR_FILENO) close(null_fd);
+  }
+  if (daemon_ready_fd >= 0) {
+    char one = '1';
+    ssize_t w = write(daemon_ready_fd, &one, 1);
+    (void)w;
+    close(daemon_ready_fd);
+    daemon_ready_fd = -1;
+  }
+  if (parent_ready_fd >= 0) {
+    // A reload: the parent tells systemd (MAINPID=us, READY=1) once it has this byte, and
+    // then drains; the sockets, their files and the pid file are ours from now on.
+    char one = '1';
+    ssize_t w = write(parent_ready_fd, &one, 1);
+    (void)w;
+    close(parent_ready_fd);
+    parent_ready_fd = -1;
+    unlink_sockets = true;
+  } else if (!notify_systemd("READY=1\nMAINPID=" + std::to_string(getpid()))) {
+    // systemd Type=notify: serving now.
     LOG_WARN("could not notify systemd (NOTIFY_SOCKET=%s)", getenv("NOTIFY_SOCKET"));
   }
 
-  // Wait for a stop signal; cores finish on their own once drained.
+  // Wait for signals; cores finish on their own once drained. A reload in progress: the
+  // successor's pid and the read end of its readiness pipe; after it is serving, this
+  // process stops accepting, and drains a moment later so that connections accepted just
+  // before the stop get their first request served.
+  using Clock = std::chrono::steady_clock;
+  constexpr auto kHandoverGrace = std::chrono::milliseconds(1000);
   bool draining = false;
   int done_fd = eventfd(0, EFD_CLOEXEC);
   std::thread joiner;
+  pid_t successor = -1;
+  int successor_fd = -1;
+  Clock::time_point successor_deadline;
+  bool handed_over = false;
+  Clock::time_point drain_at;
+
+  auto begin_drain = [&](bool tell_systemd) {
+    draining = true;
+    if (tell_systemd) notify_systemd("STOPPING=1");
+    // Stopped first: a scrape posts to the cores, which must still be serving. After a
+    // handover the socket file is the new process's.
+    if (metrics) metrics->stop(unlink_sockets);
+    for (auto& c : core_list) c->drain();
+    joiner = std::thread([&core_list, done_fd] {
+      for (auto& c : core_list) c->join();
+      uint64_t one = 1;
+      ssize_t w = write(done_fd, &one, sizeof(one));
+      (void)w;
+    });
+  };
+  // The successor did not make it: reap it and go on serving.
+  auto reload_failed = [&](const std::string& why) {
+    close(successor_fd);
+    successor_fd = -1;
+    successor = -1;
+    LOG_ERROR("Reload failed: the new process %s; still serving (pid %d)", why.c_str(),
+              int(getpid()));
+    notify_systemd("READY=1");
+  };
+  auto reap_successor = [&](bool kill_it) -> std::string {
+    if (kill_it) kill(successor, SIGKILL);
+    int status = 0;
+    for (int i = 0; i < 200; ++i) {
+      pid_t r = waitpid(successor, &status, WNOHANG);
+      if (r == successor) return describe_exit(status);
+      if (r < 0) return "exited";
+      if (i == 100) kill(successor, SIGKILL);
+      usleep(10000);
+    }
+    return "did not exit";
+  };
+
   for (;;) {
-    pollfd fds[2] = {{sig_fd, POLLIN, 0}, {done_fd, POLLIN, 0}};
-    int n = poll(fds, draining ? 2 : 1, -1);
+    int timeout_ms = -1;
+    Clock::time_point now = Clock::now();
+    auto until = [&](Clock::time_point t) {
+      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t - now).count();
+      return int(std::max<long long>(0, ms) + 1);
+    };
+    if (successor_fd >= 0) timeout_ms = until(successor_deadline);
+    if (handed_over && !draining) timeout_ms = until(drain_at);
+    pollfd fds[3] = {{sig_fd, POLLIN, 0}, {done_fd, POLLIN, 0}, {successor_fd, POLLIN, 0}};
+    int n = poll(fds, 3, timeout_ms);
     if (n < 0) {
       if (errno == EINTR) continue;
       break;
     }
     if (draining && (fds[1].revents & POLLIN)) break;
+    now = Clock::now();
+
+    if (successor_fd >= 0 && (fds[2].revents & (POLLIN | POLLHUP | POLLERR))) {
+      char byte = 0;
+      ssize_t r = read(successor_fd, &byte, 1);
+      if (r == 1) {
+        close(successor_fd);
+        successor_fd = -1;
+        LOG_INFO("Reload: new process %d is serving; stopping accepting and draining (pid %d)",
+                 int(successor), int(getpid()));
+        notify_systemd("MAINPID=" + std::to_string(successor) + "\nREADY=1");
+        for (auto& c : core_list) c->stop_accepting();
+        handed_over = true;
+        unlink_sockets = false;
+        own_pid_file = false;
+        drain_at = now + kHandoverGrace;
+      } else if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN)) {
+        reload_failed(reap_successor(false) + " before serving");
+      }
+    } else if (successor_fd >= 0 && now >= successor_deadline) {
+      reap_successor(true);
+      reload_failed("was not serving after " + std::to_string(reload_timeout_seconds(o)) +
+                    " s (killed)");
+    }
+    if (handed_over && !draining && now >= drain_at) begin_drain(false);
+
     if (!(fds[0].revents & POLLIN)) continue;
     signalfd_siginfo si;
     if (read(sig_fd, &si, sizeof(si)) != ssize_t(sizeof(si))) continue;
     int sig = int(si.ssi_signo);
-    if (sig == SIGINT || sig == SIGTERM || sig == SIGQUIT) {
+    if (sig == SIGCHLD) {
+      // Only our successor is waited for: an app's own children (system(), fork) are the
+      // app's to reap, and waiting for any pid here would steal their exit status.
+      int status = 0;
+      if (successor_fd >= 0 && waitpid(successor, &status, WNOHANG) == successor) {
+        reload_failed(describe_exit(status) + " before serving");
+      }
+    } else if (sig == SIGINT || sig == SIGTERM || sig == SIGQUIT) {
       if (draining) continue;  // a second signal changes nothing: the drain is bounded
-      draining = true;
       LOG_INFO("Received %s, shutting down gracefully", sigabbrev_np(sig));
-      notify_systemd("STOPPING=1");
-      // Stopped first: a scrape posts to the cores, which must still be serving.
-      metrics.reset();
-      for (auto& c : core_list) c->drain();
-      joiner = std::thread([&core_list, done_fd] {
-        for (auto& c : core_list) c->join();
-        uint64_t one = 1;
-        ssize_t w = write(done_fd, &one, sizeof(one));
-        (void)w;
-      });
-    } else if (sig == SIGHUP) {
-      LOG_WARN("Received SIGHUP: reloading is not supported yet; ignoring");
+      if (successor_fd >= 0) {
+        reap_successor(true);
+        close(successor_fd);
+        successor_fd = -1;
+        successor = -1;
+        LOG_WARN("Reload abandoned: the new process was killed");
+      }
+      begin_drain(!handed_over);
+    } else if (sig == SIGHUP || sig == SIGUSR2) {
+      // SIGUSR2 is the reference's hot restart (new code, sockets inherited): the same here.
+      if (draining || handed_over) {
+        LOG_WARN("Received SIG%s while stopping; ignoring", sigabbrev_np(sig));
+      } else if (successor_fd >= 0) {
+        LOG_WARN("Received SIG%s: a reload is already in progress (new process %d); ignoring",
+                 sigabbrev_np(sig), int(successor));
+      } else {
+        notify_systemd_reloading();
+        successor = spawn_successor(launch, config.listeners, &successor_fd, &error);
+        if (successor < 0) {
+          successor_fd = -1;
+          LOG_ERROR("Reload failed: %s; still serving", error.c_str());
+          notify_systemd("READY=1");
+        } else {
+          LOG_INFO("Received SIG%s: reloading (new process %d)", sigabbrev_np(sig),
+                   int(successor));
+          successor_deadline = Clock::now() + std::chrono::seconds(reload_timeout_seconds(o));
+        }
+      }
     } else {
       LOG_WARN("Received SIG%s: not supported; ignoring", sigabbrev_np(sig));
     }
   }
   metrics.reset();
   if (joiner.joinable()) joiner.join();
-  for (auto& l : config.listeners) server::close_listener(l, true);
   close(done_fd);
-  close(sig_fd);
-  if (o.pid_file) unlink(o.pid_file->c_str());
+  // Relative socket and pid file paths name files in the start directory.
+  if (daemon && !launch.cwd.empty() && chdir(launch.cwd.c_str()) != 0) {
+    LOG_DEBUG("chdir %s: %s", launch.cwd.c_str(), strerror(errno));
+  }
+  if (own_pid_file) unlink(o.pid_file->c_str());
   LOG_INFO("Server stopped");
   return 0;
 }

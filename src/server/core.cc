@@ -22,8 +22,8 @@ namespace pagi::server {
 // queue and would take every connection, while a re-armed one queues behind the other cores.
 class Core::Acceptor final : public ring::Handler {
  public:
-  Acceptor(Core& core, const Listener& l, int fd)
-      : core_(core), listener_(l), fd_(fd), shared_(l.fds.size() == 1 && core.config().cores > 1) {
+  Acceptor(Core& core, const Listener& l, int fd, bool shared)
+      : core_(core), listener_(l), fd_(fd), shared_(shared) {
     pause_timer_.bind(&Acceptor::on_resume, this);
   }
 
@@ -46,9 +46,11 @@ class Core::Acceptor final : public ring::Handler {
   void on_completion(unsigned, const ring::Completion& c) override {
     if (!c.more) armed_ = false;
     if (c.res >= 0) {
-      if (stopped_) {
+      if (stopped_ && core_.draining_) {
         ::close(c.res);  // raced with the drain: the client retries elsewhere
       } else {
+        // Accepting stopped for a reload hand-over (stop_accepting): this connection was
+        // taken before the cancel landed and is served like any other.
         core_.on_accept(*this, c.res);
       }
     } else if (c.res == -EMFILE || c.res == -ENFILE || c.res == -ENOMEM || c.res == -ENOBUFS) {
@@ -105,6 +107,14 @@ std::future<StartResult> Core::start(int cpu) {
 void Core::drain() {
   // The only cross-thread call: queued on the core's mailbox.
   if (started_.load()) reactor_->post([this] { begin_drain(); });
+}
+
+void Core::stop_accepting() {
+  if (started_.load()) {
+    reactor_->post([this] {
+      for (auto& a : acceptors_) a->stop();
+    });
+  }
 }
 
 void Core::join() {
@@ -221,9 +231,11 @@ void Core::on_started(bool ok, std::string_view message) {
     return;
   }
   for (const Listener& l : config_.listeners) {
-    int fd = l.is_unix ? l.fds.at(0) : l.fds.at(size_t(index_));
-    acceptors_.push_back(std::make_unique<Acceptor>(*this, l, fd));
-    acceptors_.back()->arm();
+    bool shared = false;
+    for (int fd : core_fds(l, index_, config_.cores, &shared)) {
+      acceptors_.push_back(std::make_unique<Acceptor>(*this, l, fd, shared));
+      acceptors_.back()->arm();
+    }
   }
   phase_ = Phase::kServing;
   started_.store(true);

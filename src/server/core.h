@@ -70,6 +70,10 @@ class Core {
   // shutdown timeout again), end the loop. join() waits for that. Ignored before the core
   // serves.
   void drain();
+  // Reload hand-over, from any thread: stop accepting (the listening sockets stay open: the
+  // new process accepts from them) but go on serving every connection, including ones
+  // accepted while the stop was on its way; drain() follows.
+  void stop_accepting();
   void join();
   // A copy of the core's metrics, taken on its own thread (posted to its mailbox). Only while
   // the core serves (between a successful start and drain()); else the future holds a

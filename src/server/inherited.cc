@@ -193,7 +193,7 @@ std::vector<InheritedSocket> take_reused_sockets(std::string* warning) {
 std::vector<int> claim_tcp(std::vector<InheritedSocket>& pool, const std::string& host, int port) {
   std::vector<int> fds;
   for (size_t i = 0; i < pool.size();) {
-    if (!pool[i].is_unix && pool[i].host == host && pool[i].port == port) {
+    if (!pool[i].is_unix && pool[i].host == host && (port == 0 || pool[i].port == port)) {
       fds.push_back(pool[i].fd);
       pool.erase(pool.begin() + long(i));
     } else {

@@ -45,7 +45,8 @@ std::vector<InheritedSocket> take_systemd_sockets(std::string* warning);
 std::vector<InheritedSocket> take_reused_sockets(std::string* warning);
 
 // Finds and removes from `pool` every socket matching a TCP host:port (host numeric, as
-// bound) or a unix path. Several fds may match one TCP address (one per core).
+// bound) or a unix path. Several fds may match one TCP address (one per core). Port 0 (an
+// ephemeral port asked for) matches the host's sockets whatever their port.
 std::vector<int> claim_tcp(std::vector<InheritedSocket>& pool, const std::string& host, int port);
 std::vector<int> claim_unix(std::vector<InheritedSocket>& pool, const std::string& path);
 

@@ -19,16 +19,8 @@ namespace {
 
 std::string errno_text(const std::string& what) { return what + ": " + strerror(errno); }
 
-}  // namespace
-
-std::string Listener::describe() const {
-  if (is_unix) return "unix:" + path;
-  bool v6 = host.find(':') != std::string::npos;
-  return "http://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port) + "/";
-}
-
-bool open_tcp_listener(const std::string& host, int port, int cores, int backlog, Listener& out,
-                       std::string* error) {
+bool resolve_addr(const std::string& host, int port, sockaddr_storage& addr, socklen_t& addr_len,
+                  std::string* error) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -40,25 +32,68 @@ bool open_tcp_listener(const std::string& host, int port, int cores, int backlog
     *error = "cannot resolve listen address '" + host + "': " + gai_strerror(rc);
     return false;
   }
-  sockaddr_storage addr{};
-  socklen_t addr_len = socklen_t(res->ai_addrlen);
+  addr = sockaddr_storage{};
+  addr_len = socklen_t(res->ai_addrlen);
   std::memcpy(&addr, res->ai_addr, res->ai_addrlen);
-  int family = res->ai_family;
   freeaddrinfo(res);
+  return true;
+}
+
+void numeric_host(const sockaddr_storage& addr, std::string& text_out, bool& wildcard) {
+  char text[INET6_ADDRSTRLEN] = {};
+  if (addr.ss_family == AF_INET) {
+    auto* a = reinterpret_cast<const sockaddr_in*>(&addr);
+    inet_ntop(AF_INET, &a->sin_addr, text, sizeof(text));
+    wildcard = a->sin_addr.s_addr == htonl(INADDR_ANY);
+  } else {
+    auto* a = reinterpret_cast<const sockaddr_in6*>(&addr);
+    inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof(text));
+    wildcard = IN6_IS_ADDR_UNSPECIFIED(&a->sin6_addr);
+  }
+  text_out = text;
+}
+
+}  // namespace
+
+std::string Listener::describe() const {
+  if (is_unix) return "unix:" + path;
+  bool v6 = host.find(':') != std::string::npos;
+  return "http://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port) + "/";
+}
+
+bool resolve_bind_host(const std::string& host, std::string& numeric, bool& wildcard,
+                       std::string* error) {
+  sockaddr_storage addr;
+  socklen_t len = 0;
+  if (!resolve_addr(host, 0, addr, len, error)) return false;
+  numeric_host(addr, numeric, wildcard);
+  return true;
+}
+
+std::vector<int> core_fds(const Listener& l, int core, int cores, bool* shared) {
+  std::vector<int> out;
+  size_t n = l.fds.size();
+  if (n == 0 || cores <= 0) return out;
+  if (n >= size_t(cores)) {
+    for (size_t i = size_t(core); i < n; i += size_t(cores)) out.push_back(l.fds[i]);
+    *shared = false;
+  } else {
+    out.push_back(l.fds[size_t(core) % n]);
+    *shared = true;
+  }
+  return out;
+}
+
+bool open_tcp_listener(const std::string& host, int port, int cores, int backlog, Listener& out,
+                       std::string* error) {
+  sockaddr_storage addr{};
+  socklen_t addr_len = 0;
+  if (!resolve_addr(host, port, addr, addr_len, error)) return false;
+  int family = addr.ss_family;
 
   out = Listener{};
   out.is_unix = false;
-  char text[INET6_ADDRSTRLEN] = {};
-  if (family == AF_INET) {
-    auto* a = reinterpret_cast<sockaddr_in*>(&addr);
-    inet_ntop(AF_INET, &a->sin_addr, text, sizeof(text));
-    out.wildcard = a->sin_addr.s_addr == htonl(INADDR_ANY);
-  } else {
-    auto* a = reinterpret_cast<sockaddr_in6*>(&addr);
-    inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof(text));
-    out.wildcard = IN6_IS_ADDR_UNSPECIFIED(&a->sin6_addr);
-  }
-  out.host = text;
+  numeric_host(addr, out.host, out.wildcard);
 
   for (int i = 0; i < cores; ++i) {
     int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -176,7 +211,7 @@ bool open_unix_listener(const std::string& path, int mode, int backlog, Listener
 void close_listener(Listener& l, bool unlink_socket) {
   for (int fd : l.fds) ::close(fd);
   l.fds.clear();
-  if (l.is_unix && unlink_socket && !l.path.empty()) unlink(l.path.c_str());
+  if (l.is_unix && unlink_socket && !l.from_systemd && !l.path.empty()) unlink(l.path.c_str());
 }
 
 }  // namespace pagi::server

@@ -49,7 +49,7 @@ MetricsServer::~MetricsServer() {
   stop();
 }
 
-void MetricsServer::stop() {
+void MetricsServer::stop(bool unlink_socket) {
   if (!thread_.joinable()) return;
   uint64_t one = 1;
   ssize_t w = write(stop_fd_, &one, sizeof(one));
@@ -57,7 +57,7 @@ void MetricsServer::stop() {
   thread_.join();
   close(stop_fd_);
   stop_fd_ = -1;
-  close_listener(listener_, true);
+  close_listener(listener_, unlink_socket);
 }
 
 void MetricsServer::run() {

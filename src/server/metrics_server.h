@@ -23,8 +23,10 @@ class MetricsServer {
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;
 
-  // Stops serving (a scrape in progress is cut), joins the thread, closes the listener.
-  void stop();
+  // Stops serving (a scrape in progress is cut), joins the thread, closes the listener
+  // (removing a unix socket's file unless told not to: after a reload it is the new
+  // process's).
+  void stop(bool unlink_socket = true);
   const Listener& listener() const { return listener_; }
 
  private:

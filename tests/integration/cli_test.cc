@@ -54,8 +54,6 @@ TEST(Cli, UnbuiltFeaturesAreRefused) {
   expect_usage_error({"native:hello", "--http2"}, "--http2");
   expect_usage_error({"native:hello", "--ssl-cert", "a.pem", "--ssl-key", "b.pem"}, "--ssl-");
   expect_usage_error({"native:hello", "--max-requests", "10"}, "--max-requests");
-  expect_usage_error({"native:hello", "--daemonize"}, "--daemonize");
-  expect_usage_error({"native:hello", "--user", "nobody"}, "--user");
 }
 
 TEST(Cli, MissingPerlAppFileFailsWithTheReferenceMessage) {

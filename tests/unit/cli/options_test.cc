@@ -282,7 +282,7 @@ TEST(OptionsTest, HelpMarksWhatIsNotBuilt) {
         "--proxy-headers"}) {
     EXPECT_EQ(help_line(flag).find("[not yet]"), std::string::npos) << flag;
   }
-  for (const char* flag : {"--http2", "--ssl-cert", "--daemonize", "--user", "--loop"}) {
+  for (const char* flag : {"--http2", "--ssl-cert", "--loop"}) {
     EXPECT_NE(help_line(flag).find("not supported"), std::string::npos) << flag;
   }
   EXPECT_NE(help_line("--reuseport").find("always on"), std::string::npos);
@@ -788,6 +788,18 @@ TEST(OptionsTest, AccessLog) {
 
 // ---- flags of the reference that are not built ---------------------------------------------
 
+TEST(OptionsTest, ProcessFlags) {
+  const char* argv[] = {"pagi-server", "native:hello", "-D", "--user", "nobody",
+                        "--group=65534"};
+  ParseOutcome r = parse(6, argv);
+  ASSERT_TRUE(r.options) << r.error;
+  EXPECT_TRUE(r.options->daemonize);
+  EXPECT_EQ(r.options->user, "nobody");
+  EXPECT_EQ(r.options->group, "65534");
+  const char* empty[] = {"pagi-server", "native:hello", "--user="};
+  EXPECT_FALSE(parse(3, empty).options);
+}
+
 TEST(OptionsTest, UnbuiltFeaturesAreRefusedNamingTheFlag) {
   struct Case {
     std::vector<std::string> args;
@@ -798,11 +810,6 @@ TEST(OptionsTest, UnbuiltFeaturesAreRefusedNamingTheFlag) {
       {{"--ssl-cert", "a.pem", "--ssl-key", "b.pem"},
        "--ssl-cert: not supported yet (TLS is not built)"},
       {{"--ssl-key=b.pem"}, "--ssl-key: not supported yet (TLS is not built)"},
-      {{"--daemonize"},
-       "--daemonize: not supported yet (run it under systemd or another supervisor)"},
-      {{"-D"}, "-D/--daemonize: not supported yet (run it under systemd or another supervisor)"},
-      {{"--user", "nobody"}, "--user: not supported yet (use systemd User=)"},
-      {{"--group", "nogroup"}, "--group: not supported yet (use systemd Group=)"},
       {{"-l", "EV"}, "-l/--loop: not supported (the event loop is always io_uring)"},
       {{"-lEV"}, "-l/--loop: not supported (the event loop is always io_uring)"},
       {{"--loop=Epoll"}, "--loop: not supported (the event loop is always io_uring)"},

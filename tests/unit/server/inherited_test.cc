@@ -1,6 +1,8 @@
 // Inherited listeners: the PAGI_REUSE format, describing real sockets, the systemd variables.
 #include "server/inherited.h"
 
+#include "server/listener.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -141,6 +143,46 @@ TEST(InheritedSockets, ClaimUnixTakesOnlyThatPath) {
   EXPECT_EQ(claim_unix(pool, "/a"), std::vector<int>{10});
   EXPECT_EQ(pool.size(), 2u);
   EXPECT_TRUE(claim_unix(pool, "/c").empty());
+}
+
+TEST(InheritedSockets, ClaimTcpWithPortZeroTakesEveryPortOfTheHost) {
+  // A reload of a --port 0 server: the new process finds the port the old one got.
+  std::vector<InheritedSocket> pool(3);
+  pool[0].host = "127.0.0.1", pool[0].port = 4001, pool[0].fd = 10;
+  pool[1].host = "127.0.0.1", pool[1].port = 4001, pool[1].fd = 11;
+  pool[2].host = "::1", pool[2].port = 4001, pool[2].fd = 12;
+  EXPECT_TRUE(claim_tcp(pool, "127.0.0.1", 4002).empty());
+  EXPECT_EQ(claim_tcp(pool, "127.0.0.1", 0), (std::vector<int>{10, 11}));
+  EXPECT_EQ(pool.size(), 1u);
+}
+
+TEST(InheritedSockets, CoresShareFewerSocketsAndSplitMore) {
+  Listener l;
+  l.fds = {10};  // systemd's one TCP socket, or a unix socket
+  bool shared = false;
+  EXPECT_EQ(core_fds(l, 0, 1, &shared), std::vector<int>{10});
+  EXPECT_FALSE(shared);
+  EXPECT_EQ(core_fds(l, 1, 2, &shared), std::vector<int>{10});
+  EXPECT_TRUE(shared);
+  l.fds = {10, 11, 12, 13};  // a reload from four cores into two: every queue is read
+  EXPECT_EQ(core_fds(l, 0, 2, &shared), (std::vector<int>{10, 12}));
+  EXPECT_FALSE(shared);
+  EXPECT_EQ(core_fds(l, 1, 2, &shared), (std::vector<int>{11, 13}));
+  l.fds = {10, 11};  // from two cores into three: the third shares the first socket
+  EXPECT_EQ(core_fds(l, 2, 3, &shared), std::vector<int>{10});
+  EXPECT_TRUE(shared);
+}
+
+TEST(InheritedSockets, BindHostIsResolvedToTheFormGetsocknameReports) {
+  std::string host, error;
+  bool wildcard = true;
+  ASSERT_TRUE(resolve_bind_host("127.0.0.1", host, wildcard, &error)) << error;
+  EXPECT_EQ(host, "127.0.0.1");
+  EXPECT_FALSE(wildcard);
+  ASSERT_TRUE(resolve_bind_host("0:0:0:0:0:0:0:1", host, wildcard, &error)) << error;
+  EXPECT_EQ(host, "::1");
+  ASSERT_TRUE(resolve_bind_host("0.0.0.0", host, wildcard, &error)) << error;
+  EXPECT_TRUE(wildcard);
 }
 
 }  // namespace
