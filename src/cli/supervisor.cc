@@ -170,53 +170,60 @@ std::string describe(const server::InheritedSocket& s) {
   return (v6 ? "[" + s.host + "]" : s.host) + ":" + std::to_string(s.port);
 }
 
-// Opens the configured listeners, adopting a handed socket where one matches (by ip:port or
-// unix path; a --port 0 listener adopts the handed socket on its host, whatever its port).
-// Handed sockets nothing matches are closed with a warning.
+// Opens one listener, adopting a handed socket where one matches (by ip:port or unix path; a
+// --port 0 listener adopts the handed socket on its host, whatever its port). `cores`: how
+// many SO_REUSEPORT sockets a TCP listener that is bound here gets.
+bool open_listener(const ListenSpec& spec, int cores, int backlog, HandedSockets& handed,
+                   server::Listener& l, std::string* error) {
+  if (spec.kind == ListenSpec::Kind::kUnix) {
+    std::vector<int> fds = server::claim_unix(handed.pool, spec.path);
+    if (!fds.empty()) {
+      for (size_t i = 1; i < fds.size(); ++i) close(fds[i]);
+      l.is_unix = true;
+      l.path = spec.path;
+      l.fds = {fds[0]};
+      for (const std::string& p : handed.systemd_paths) l.from_systemd |= p == spec.path;
+      LOG_DEBUG("unix:%s: inherited socket (fd %d)", spec.path.c_str(), fds[0]);
+      return true;
+    }
+    return server::open_unix_listener(spec.path, spec.mode.value_or(-1), backlog, l, error);
+  }
+  std::string host;
+  bool wildcard = false;
+  if (!server::resolve_bind_host(spec.host, host, wildcard, error)) return false;
+  std::vector<int> fds = server::claim_tcp(handed.pool, host, spec.port);
+  if (!fds.empty()) {
+    server::InheritedSocket first;
+    server::describe_socket(fds[0], first);
+    l.host = host;
+    l.port = first.port;
+    l.wildcard = wildcard;
+    l.fds = std::move(fds);
+    LOG_DEBUG("%s: %zu inherited socket(s)", l.describe().c_str(), l.fds.size());
+    return true;
+  }
+  return server::open_tcp_listener(spec.host, spec.port, cores, backlog, l, error);
+}
+
+// The configured listeners (see open_listener).
 bool open_listeners(const Options& o, int cores, HandedSockets& handed,
                     std::vector<server::Listener>& out, std::string* error) {
   for (const ListenSpec& spec : o.listeners) {
     server::Listener l;
-    if (spec.kind == ListenSpec::Kind::kUnix) {
-      std::vector<int> fds = server::claim_unix(handed.pool, spec.path);
-      if (!fds.empty()) {
-        for (size_t i = 1; i < fds.size(); ++i) close(fds[i]);
-        l.is_unix = true;
-        l.path = spec.path;
-        l.fds = {fds[0]};
-        for (const std::string& p : handed.systemd_paths) l.from_systemd |= p == spec.path;
-        LOG_DEBUG("unix:%s: inherited socket (fd %d)", spec.path.c_str(), fds[0]);
-      } else if (!server::open_unix_listener(spec.path, spec.mode.value_or(-1),
-                                             o.listener_backlog, l, error)) {
-        return false;
-      }
-    } else {
-      std::string host;
-      bool wildcard = false;
-      if (!server::resolve_bind_host(spec.host, host, wildcard, error)) return false;
-      std::vector<int> fds = server::claim_tcp(handed.pool, host, spec.port);
-      if (!fds.empty()) {
-        server::InheritedSocket first;
-        server::describe_socket(fds[0], first);
-        l.host = host;
-        l.port = first.port;
-        l.wildcard = wildcard;
-        l.fds = std::move(fds);
-        LOG_DEBUG("%s: %zu inherited socket(s)", l.describe().c_str(), l.fds.size());
-      } else if (!server::open_tcp_listener(spec.host, spec.port, cores, o.listener_backlog, l,
-                                            error)) {
-        return false;
-      }
-    }
+    if (!open_listener(spec, cores, o.listener_backlog, handed, l, error)) return false;
     out.push_back(std::move(l));
   }
+  return true;
+}
+
+// Handed sockets nothing matched are closed with a warning.
+void close_unclaimed(HandedSockets& handed) {
   for (const server::InheritedSocket& s : handed.pool) {
     LOG_WARN("Inherited socket %s (fd %d, from %s) matches no configured listener: closing it",
              describe(s).c_str(), s.fd, s.origin.c_str());
     close(s.fd);
   }
   handed.pool.clear();
-  return true;
 }
 
 // What a reload needs to start this program again as it was started.
@@ -582,29 +589,27 @@ int run_server(const Options& o, const std::vector<std::string>& argv) {
   }
 
   // The metrics listener is opened with the others (before a privilege drop), so a busy
-  // address fails start-up; it is served only once every core serves.
+  // address fails start-up; it is served only once every core serves. A reload hands it
+  // over like the app's listeners.
   std::optional<server::Listener> metrics_listener;
   if (o.metrics_listen) {
-    const ListenSpec& spec = *o.metrics_listen;
     server::Listener l;
-    bool ok = spec.kind == ListenSpec::Kind::kUnix
-                  ? server::open_unix_listener(spec.path, -1, 64, l, &error)
-                  : server::open_tcp_listener(spec.host, spec.port, 1, 64, l, &error);
-    if (!ok) {
+    if (!open_listener(*o.metrics_listen, 1, 64, handed, l, &error)) {
       fprintf(stderr, "pagi-server: --metrics-listen: %s\n", error.c_str());
       return 1;  // the app's listeners are closed by listener_closer
     }
     metrics_listener = std::move(l);
   }
-  // Closed on every early return below until the metrics thread owns it. A reload's new
-  // process binds the same address beside ours (TCP: SO_REUSEPORT; unix: the path is
-  // re-bound), so the parent keeps the file when it hands over.
+  close_unclaimed(handed);
+  // Closed on every early return below until the metrics thread owns it (a socket file only
+  // when this process made it, as the app's listeners).
   struct MetricsCloser {
     std::optional<server::Listener>& l;
+    bool& unlink;
     ~MetricsCloser() {
-      if (l && !l->fds.empty()) server::close_listener(*l, true);
+      if (l && !l->fds.empty()) server::close_listener(*l, unlink);
     }
-  } metrics_closer{metrics_listener};
+  } metrics_closer{metrics_listener, unlink_sockets};
 
   if (identity.change) {
     // What a reload (which runs as the new user) must open again becomes the user's: the
@@ -894,7 +899,9 @@ int run_server(const Options& o, const std::vector<std::string>& argv) {
                  sigabbrev_np(sig), int(successor));
       } else {
         notify_systemd_reloading();
-        successor = spawn_successor(launch, config.listeners, &successor_fd, &error);
+        std::vector<server::Listener> handed_on = config.listeners;
+        if (metrics) handed_on.push_back(metrics->listener());
+        successor = spawn_successor(launch, handed_on, &successor_fd, &error);
         if (successor < 0) {
           successor_fd = -1;
           LOG_ERROR("Reload failed: %s; still serving", error.c_str());

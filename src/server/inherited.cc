@@ -192,8 +192,11 @@ std::vector<InheritedSocket> take_reused_sockets(std::string* warning) {
 
 std::vector<int> claim_tcp(std::vector<InheritedSocket>& pool, const std::string& host, int port) {
   std::vector<int> fds;
+  // Port 0 adopts the first socket on the host whatever its port, and then only the sockets
+  // of that port (a listener is one port; another listener may share the host).
   for (size_t i = 0; i < pool.size();) {
     if (!pool[i].is_unix && pool[i].host == host && (port == 0 || pool[i].port == port)) {
+      port = pool[i].port;
       fds.push_back(pool[i].fd);
       pool.erase(pool.begin() + long(i));
     } else {

@@ -46,7 +46,7 @@ std::vector<InheritedSocket> take_reused_sockets(std::string* warning);
 
 // Finds and removes from `pool` every socket matching a TCP host:port (host numeric, as
 // bound) or a unix path. Several fds may match one TCP address (one per core). Port 0 (an
-// ephemeral port asked for) matches the host's sockets whatever their port.
+// ephemeral port asked for) matches the port of the host's first socket in the pool.
 std::vector<int> claim_tcp(std::vector<InheritedSocket>& pool, const std::string& host, int port);
 std::vector<int> claim_unix(std::vector<InheritedSocket>& pool, const std::string& path);
 

@@ -370,6 +370,38 @@ TEST(ReloadSignals, SigusrTwoReloadsLikeSighup) {
   EXPECT_TRUE(wait_gone(new_pid, 20s));
 }
 
+// The metrics endpoint moves with the reload: the new process binds the same unix path
+// beside the old one, and the old one leaves the file to it when it hands over.
+TEST(ReloadSignals, MetricsSocketSurvivesTheReload) {
+  become_subreaper();
+  TempDir dir;
+  std::string app = dir.file("app.pl");
+  std::string metrics = dir.file("metrics.sock");
+  write_app(app, "v1");
+  std::string why;
+  auto s = Server::start({app, "--cores", "1", "--metrics-listen", "unix:" + metrics}, &why);
+  ASSERT_TRUE(s) << why;
+  auto scrape = [&] {
+    auto c = Client::unix_socket(metrics);
+    std::optional<Response> r;
+    if (c && c->send("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")) r = c->read_response();
+    return r;
+  };
+  auto before = scrape();
+  ASSERT_TRUE(before);
+  EXPECT_EQ(before->status, 200);
+  kill(s->pid(), SIGHUP);
+  ASSERT_TRUE(s->wait_for_log("Reload: new process", 30s)) << s->log();
+  pid_t new_pid = new_pid_in(s->log());
+  EXPECT_TRUE(eventually([&] { return !s->running(); }, 30s));
+  auto after = scrape();
+  ASSERT_TRUE(after) << "the metrics socket is gone after the old process exited";
+  EXPECT_EQ(after->status, 200);
+  EXPECT_TRUE(contains(after->body, "pagi_")) << after->body;
+  kill(new_pid, SIGTERM);
+  EXPECT_TRUE(wait_gone(new_pid, 20s));
+}
+
 INSTANTIATE_TEST_SUITE_P(Listeners, ReloadTest, ::testing::Bool(),
                          [](const auto& info) { return info.param ? "Unix" : "Tcp"; });
 

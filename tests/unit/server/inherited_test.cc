@@ -145,14 +145,18 @@ TEST(InheritedSockets, ClaimUnixTakesOnlyThatPath) {
   EXPECT_TRUE(claim_unix(pool, "/c").empty());
 }
 
-TEST(InheritedSockets, ClaimTcpWithPortZeroTakesEveryPortOfTheHost) {
-  // A reload of a --port 0 server: the new process finds the port the old one got.
-  std::vector<InheritedSocket> pool(3);
+TEST(InheritedSockets, ClaimTcpWithPortZeroTakesThePortOfTheHostsFirstSocket) {
+  // A reload of a --port 0 server: the new process finds the port the old one got, and
+  // leaves another listener's port on the same host (e.g. --metrics-listen) to it.
+  std::vector<InheritedSocket> pool(4);
   pool[0].host = "127.0.0.1", pool[0].port = 4001, pool[0].fd = 10;
   pool[1].host = "127.0.0.1", pool[1].port = 4001, pool[1].fd = 11;
   pool[2].host = "::1", pool[2].port = 4001, pool[2].fd = 12;
+  pool[3].host = "127.0.0.1", pool[3].port = 4005, pool[3].fd = 13;
   EXPECT_TRUE(claim_tcp(pool, "127.0.0.1", 4002).empty());
   EXPECT_EQ(claim_tcp(pool, "127.0.0.1", 0), (std::vector<int>{10, 11}));
+  EXPECT_EQ(pool.size(), 2u);
+  EXPECT_EQ(claim_tcp(pool, "127.0.0.1", 0), std::vector<int>{13});
   EXPECT_EQ(pool.size(), 1u);
 }
 
