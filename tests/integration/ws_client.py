@@ -161,6 +161,48 @@ def zip_bomb(url):
     check(read_close(s) == 1009, "inflating past --max-ws-message-size closes with 1009")
 
 
+def frame(b0, payload, masked=True):
+    n = len(payload)
+    m = 0x80 if masked else 0
+    if n < 126:
+        hdr = struct.pack("!BB", b0, m | n)
+    elif n < 65536:
+        hdr = struct.pack("!BBH", b0, m | 126, n)
+    else:
+        hdr = struct.pack("!BBQ", b0, m | 127, n)
+    if not masked:
+        return hdr + payload
+    mask = os.urandom(4)
+    return hdr + mask + bytes(c ^ mask[i % 4] for i, c in enumerate(payload))
+
+
+# RFC 6455 violations (PAGI.md section 6) and the close code each must get.
+RAW_CASES = {
+    "rsv_bits": (frame(0x80 | 0x20 | 0x1, b"hi"), 1002),
+    "reserved_opcode": (frame(0x80 | 0x3, b"hi"), 1002),
+    "reserved_control_opcode": (frame(0x80 | 0xB, b""), 1002),
+    "control_over_125": (frame(0x80 | 0x9, b"p" * 126), 1002),
+    "fragmented_control": (frame(0x9, b"p"), 1002),
+    "close_one_byte": (frame(0x80 | 0x8, b"\x03"), 1002),
+    "close_bad_code": (frame(0x80 | 0x8, struct.pack("!H", 999)), 1002),
+    "close_code_1005": (frame(0x80 | 0x8, struct.pack("!H", 1005)), 1002),
+    "text_invalid_utf8": (frame(0x80 | 0x1, b"ok\xff\xfe"), 1007),
+    "close_reason_invalid_utf8": (frame(0x80 | 0x8, struct.pack("!H", 1000) + b"\xc3"), 1007),
+    "unmasked": (frame(0x80 | 0x1, b"hi", masked=False), 1002),
+    "frame_over_limit": (frame(0x80 | 0x2, b"x" * 70000), 1009),
+    "continuation_first": (frame(0x80 | 0x0, b"x"), 1002),
+}
+
+
+def raw(url, case):
+    data, code = RAW_CASES[case]
+    s, head = raw_handshake(url)
+    check(" 101 " in head, "handshake accepted")
+    s.sendall(data)
+    got = read_close(s)
+    check(got == code, f"{case}: close code {got}, expected {code}")
+
+
 SCENARIOS = {
     "echo": echo, "fragments": fragments, "large": large, "deflate": deflate,
     "no_deflate": no_deflate, "idle": idle, "forbidden": forbidden,
@@ -170,5 +212,7 @@ if __name__ == "__main__":
     name, url = sys.argv[1], sys.argv[2]
     if name == "zip_bomb":
         zip_bomb(url)
+    elif name == "raw":
+        raw(url, sys.argv[3])
     else:
         asyncio.run(SCENARIOS[name](url))
