@@ -1,6 +1,8 @@
 // WebSocket against the real binary with real clients: python3-websockets for the protocol as a
 // browser-grade client speaks it (echo, fragments, 10 MB, permessage-deflate, idle timeout), and
 // raw frames from the same script for each RFC 6455 violation of PAGI.md §6 and its close code.
+#include <thread>
+
 #include <gtest/gtest.h>
 
 #include "harness.h"
@@ -129,6 +131,24 @@ TEST(WebSocketTest, WsIdleTimeoutClosesWith1001) {
   ASSERT_TRUE(s);
   RunResult r = ws_client(s->port(), "idle");
   EXPECT_EQ(r.exit_code, 0) << r.out;
+}
+
+// One line per session, written at its close: the 101 and the 403 refusal.
+TEST(WebSocketTest, AccessLogLinePerSession) {
+  TempDir dir;
+  auto s = start_echo({"--access-log", dir.file("access.log")});
+  ASSERT_TRUE(s);
+  EXPECT_EQ(ws_client(s->port(), "echo", "/chat?room=1").exit_code, 0);
+  EXPECT_EQ(ws_client(s->port(), "forbidden", "/ws/forbidden").exit_code, 0);
+  std::string log;
+  for (int i = 0; i < 100; ++i) {
+    RunResult r = run_shell("cat '" + dir.file("access.log") + "'", 5s);
+    log = r.out;
+    if (log.find("\"GET /ws/forbidden\" 403") != std::string::npos) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_NE(log.find("\"GET /chat?room=1\" 101"), std::string::npos) << log;
+  EXPECT_NE(log.find("\"GET /ws/forbidden\" 403"), std::string::npos) << log;
 }
 
 }  // namespace
