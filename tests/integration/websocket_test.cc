@@ -1,6 +1,10 @@
 // WebSocket against the real binary with real clients: python3-websockets for the protocol as a
 // browser-grade client speaks it (echo, fragments, 10 MB, permessage-deflate, idle timeout), and
 // raw frames from the same script for each RFC 6455 violation of PAGI.md §6 and its close code.
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -131,6 +135,32 @@ TEST(WebSocketTest, WsIdleTimeoutClosesWith1001) {
   ASSERT_TRUE(s);
   RunResult r = ws_client(s->port(), "idle");
   EXPECT_EQ(r.exit_code, 0) << r.out;
+}
+
+// SIGTERM: an open session gets Close 1001 and the server still stops.
+TEST(WebSocketTest, GracefulShutdownSendsGoingAway) {
+  auto s = start_echo();
+  ASSERT_TRUE(s);
+  auto c = Client::tcp(s->port());
+  ASSERT_TRUE(c);
+  c->send("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+  std::string got;
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (got.find("\r\n\r\n") == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    pollfd p{c->fd(), POLLIN, 0};
+    if (poll(&p, 1, 100) <= 0) continue;
+    char buf[4096];
+    ssize_t n = ::recv(c->fd(), buf, sizeof(buf), 0);
+    if (n <= 0) break;
+    got.append(buf, size_t(n));
+  }
+  ASSERT_EQ(got.rfind("HTTP/1.1 101 ", 0), 0u) << got;
+  kill(s->pid(), SIGTERM);
+  got += c->read_all();
+  EXPECT_NE(got.find(std::string("\x88\x16\x03\xe9Server shutting down", 24)), std::string::npos)
+      << got;
+  EXPECT_NE(s->stop(SIGTERM), -1);  // it stops (a second TERM may hurry it)
 }
 
 // One line per session, written at its close: the 101 and the 403 refusal.
