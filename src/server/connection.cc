@@ -107,7 +107,8 @@ void Connection::on_recv(const ring::Completion& c) {
     last_read_ms_ = reactor_.now_ms();
     core_.counters().bytes_received += uint64_t(c.res);
     if (state_ == State::kOpen) {
-      h1_->on_input(std::string_view(reactor_.buffers().data(c.buffer_id), size_t(c.res)));
+      // Writable: a WebSocket session unmasks the frames in place.
+      h1_->on_input_writable(std::span<char>(reactor_.buffers().data(c.buffer_id), size_t(c.res)));
     }
     // Lingering or closed: the bytes are discarded.
     if (c.has_buffer) reactor_.buffers().recycle(c.buffer_id);
@@ -269,6 +270,18 @@ void Connection::update_timer() {
   uint64_t request_timeout = core_.config().request_timeout_ms;
   if (state_ == State::kLingering) {
     kind = TimerKind::kLinger;
+  } else if (h1_->streaming()) {
+    // An upgraded connection keeps its session's timers only (--ws-idle-timeout, keepalive,
+    // close wait; --sse-idle-timeout, keepalive), never the HTTP idle/head timeout.
+    uint64_t d = h1_->next_deadline();
+    if (d != http::kNoDeadline) kind = TimerKind::kSession;
+    if (kind == TimerKind::kSession && (timer_kind_ != kind || d != session_deadline_)) {
+      timer_kind_ = kind;
+      session_deadline_ = d;
+      uint64_t now = reactor_.now_ms();
+      reactor_.timers().arm(timer_, d > now ? d - now : 0);
+      return;
+    }
   } else if (h1_->reading_head()) {
     // Slowloris: the whole head must arrive within the timeout, however it trickles.
     if (timeout > 0) kind = TimerKind::kHead;
@@ -300,6 +313,8 @@ void Connection::update_timer() {
       last_progress_ms_ = now;  // dispatched now
       deadline = now + request_timeout;
       break;
+    case TimerKind::kSession:
+      return;  // armed above
   }
   reactor_.timers().arm(timer_, deadline > now ? deadline - now : 0);
 }
@@ -308,6 +323,12 @@ void Connection::on_timer(void* self) {
   auto* c = static_cast<Connection*>(self);
   uint64_t now = c->reactor_.now_ms();
   uint64_t timeout = c->core_.config().idle_timeout_ms;
+  if (c->timer_kind_ == TimerKind::kSession) {
+    c->timer_kind_ = TimerKind::kNone;  // update_timer re-arms for the next deadline
+    if (c->state_ == State::kOpen) c->h1_->on_timer(now);
+    c->settle();
+    return;
+  }
   switch (c->timer_kind_) {
     case TimerKind::kIdle:
       if (now < c->last_read_ms_ + timeout) {
@@ -335,6 +356,7 @@ void Connection::on_timer(void* self) {
     }
     case TimerKind::kLinger:
     case TimerKind::kNone:
+    case TimerKind::kSession:
       break;
   }
   const char* reason = c->timer_kind_ == TimerKind::kIdle ? "idle_timeout" : "client_timeout";

@@ -83,5 +83,30 @@ TEST(NginxUpstream, EchoBodiesThroughNginx) {
   EXPECT_NE(r.out.find("SAME"), std::string::npos) << r.out << nginx.error_log();
 }
 
+// The recipe passes WebSocket upgrades (python3-websockets echo, deflate included) and streams
+// SSE unbuffered.
+TEST(NginxUpstream, WebSocketAndSseThroughNginx) {
+  TempDir dir;
+  std::string sock = dir.file("echo.sock");
+  std::string why;
+  auto s = Server::start({"native:echo", "--socket", sock, "--socket-mode", "0666", "--cores",
+                          "1"},
+                         &why);
+  ASSERT_TRUE(s) << why;
+  Nginx nginx(dir, sock);
+  std::string base = "127.0.0.1:" + std::to_string(nginx.port());
+  for (const char* scenario : {"echo", "deflate"}) {
+    RunResult r = run_shell("/usr/bin/python3 '" + source_dir() +
+                                "/tests/integration/ws_client.py' " + scenario + " ws://" + base +
+                                "/",
+                            60s);
+    EXPECT_EQ(r.exit_code, 0) << scenario << ": " << r.out << nginx.error_log();
+  }
+  RunResult r = run_shell("curl -sN -H 'Accept: text/event-stream' -d 'abc' http://" + base +
+                          "/events", 30s);
+  EXPECT_NE(r.out.find("data: abc\n\nevent: end\ndata: done\n\n"), std::string::npos)
+      << r.out << nginx.error_log();
+}
+
 }  // namespace
 }  // namespace pagi::test

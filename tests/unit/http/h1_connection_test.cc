@@ -68,6 +68,8 @@ class H1Test : public ::testing::Test {
     ctx.blocks = &blocks;
     ctx.date = &date;
     ctx.head_pool = &heads;
+    ctx.sse.date = &date;
+    ctx.sse.server_header = ctx.server_header;
   }
 
   H1Connection& connect(App* app) {
@@ -674,6 +676,72 @@ TEST_F(H1Test, AccessLogHasTheBackstopButNotParseErrors) {
   bad.on_input("GET / HTTP/1.1\r\n\r\n");  // no Host: 400 before dispatch
   EXPECT_EQ(wire().substr(0, 12), "HTTP/1.1 400");
   EXPECT_EQ(sink.lines.size(), 1u);
+}
+
+}  // namespace
+}  // namespace pagi::http
+
+namespace pagi::http {
+namespace {
+
+const std::string kUpgrade =
+    "GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+    "Sec-WebSocket-Protocol: chat, other\r\n\r\n";
+
+// A frame sent right behind the handshake waits for the 101 and is then echoed.
+TEST_F(H1Test, WebSocketUpgradeAcceptsAndEchoesEarlyFrames) {
+  auto app = apps::make_echo_app();
+  auto& c = connect(app.get());
+  c.on_input(kUpgrade + std::string("\x81\x82\0\0\0\0hi", 8));
+  std::string out = wire();
+  EXPECT_EQ(out.rfind("HTTP/1.1 101 Switching Protocols\r\n", 0), 0u) << out;
+  EXPECT_NE(out.find("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"), std::string::npos);
+  EXPECT_NE(out.find("Sec-WebSocket-Protocol: chat\r\n"), std::string::npos);
+  EXPECT_EQ(out.substr(out.size() - 4), std::string("\x81\x02hi", 4));
+  EXPECT_TRUE(c.streaming());
+  EXPECT_FALSE(c.wants_close());
+  EXPECT_EQ(c.scope().type, ScopeType::kWebSocket);
+  EXPECT_EQ(c.scope().scheme, "ws");
+  ASSERT_EQ(c.scope().subprotocols.size(), 2u);
+  EXPECT_EQ(c.scope().subprotocols[1], "other");
+}
+
+TEST_F(H1Test, WebSocketCloseBeforeAcceptIs403) {
+  auto app = apps::make_echo_app();
+  auto& c = connect(app.get());
+  std::string req = kUpgrade;
+  req.replace(req.find("/chat"), 5, "/ws/forbidden");
+  c.on_input(req);
+  std::string out = wire();
+  EXPECT_EQ(out.rfind("HTTP/1.1 403 Forbidden\r\n", 0), 0u) << out;
+  EXPECT_EQ(out.substr(out.size() - 9), "Forbidden");
+  EXPECT_TRUE(c.wants_close());
+  EXPECT_FALSE(c.app_active());
+}
+
+TEST_F(H1Test, WebSocketAppReturningWithoutAnswerGets500) {
+  ScriptApp app;
+  app.request = [](Exchange& ex) { ex.finish(); };
+  auto& c = connect(&app);
+  c.on_input(kUpgrade);
+  std::string out = wire();
+  EXPECT_EQ(out.rfind("HTTP/1.1 500 Internal Server Error\r\n", 0), 0u) << out;
+  EXPECT_TRUE(c.wants_close());
+  ASSERT_EQ(app.ends.size(), 1u);
+  EXPECT_EQ(app.ends[0], "server_error 1 1");
+}
+
+TEST_F(H1Test, AcceptEventStreamIsAnSseScope) {
+  auto app = apps::make_echo_app();
+  auto& c = connect(app.get());
+  c.on_input("GET /e HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n");
+  std::string out = wire();
+  EXPECT_EQ(c.scope().type, ScopeType::kSse);
+  EXPECT_NE(out.find("content-type: text/event-stream\r\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("event: end\ndata: done\n\n"), std::string::npos) << out;
+  EXPECT_EQ(out.substr(out.size() - 5), "0\r\n\r\n");
+  EXPECT_TRUE(c.wants_close());
 }
 
 }  // namespace
