@@ -654,9 +654,9 @@ void H1Connection::output_grew() {
 }
 
 SendResult H1Connection::send_start(int status, std::span<const Header> headers, bool trailers) {
-  if (ws_ != nullptr) return stream_result(ws_->deny_start(status, headers), ws_->error());
+  if (ws_ != nullptr) return stream_result(ws_->deny_start(status, headers), *ws_);
   if (sse_ != nullptr) {
-    return stream_result(sse_->session().decline_start(status, headers), sse_->session().error());
+    return stream_result(sse_->session().decline_start(status, headers), sse_->session());
   }
   if (!app_active_ || client_gone_) return SendResult::kClosed;
   if (response_ != Response::kNone) return send_result();  // a second start is ignored
@@ -748,9 +748,9 @@ void H1Connection::write_body_bytes(std::string_view body) {
 }
 
 SendResult H1Connection::send_body(std::string_view body, bool more) {
-  if (ws_ != nullptr) return stream_result(ws_->deny_body(body, more), ws_->error());
+  if (ws_ != nullptr) return stream_result(ws_->deny_body(body, more), *ws_);
   if (sse_ != nullptr) {
-    return stream_result(sse_->session().decline_body(body, more), sse_->session().error());
+    return stream_result(sse_->session().decline_body(body, more), sse_->session());
   }
   if (!app_active_ || client_gone_) return SendResult::kClosed;
   if (response_ == Response::kNone || response_ == Response::kComplete || body_finished_) {

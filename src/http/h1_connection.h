@@ -160,7 +160,14 @@ class H1Connection final : public Exchange, private ParserHandler {
   Action start_websocket(RequestHead& head);
   void start_sse(RequestHead& head);
   void start_stream(RequestHead& head, ScopeType type);
-  SendResult stream_result(SendResult r, std::string_view error);
+  // A session's send result, with its error() for kInvalid. The error is read here, after
+  // the call that sets it: as a second argument it could be read before (the order of
+  // argument evaluation is unspecified), which gave apps an empty or stale message.
+  template <class Source>
+  SendResult stream_result(SendResult r, const Source& source) {
+    if (r == SendResult::kInvalid) error_ = source.error();
+    return r;
+  }
   void log_stream();
 
   void pump();

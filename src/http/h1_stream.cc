@@ -147,56 +147,51 @@ bool H1Connection::response_complete() const {
   return resp_complete_;
 }
 
-SendResult H1Connection::stream_result(SendResult r, std::string_view error) {
-  if (r == SendResult::kInvalid) error_ = error;
-  return r;
-}
-
 SendResult H1Connection::ws_accept(std::string_view subprotocol,
                                    std::span<const Header> headers) {
   if (ws_ == nullptr) return wrong_scope("websocket.accept is only valid on a websocket scope");
-  return stream_result(ws_->accept(subprotocol, headers), ws_->error());
+  return stream_result(ws_->accept(subprotocol, headers), *ws_);
 }
 
 SendResult H1Connection::ws_send(std::string_view data, bool text) {
   if (ws_ == nullptr) return wrong_scope("websocket.send is only valid on a websocket scope");
-  return stream_result(ws_->send(data, text), ws_->error());
+  return stream_result(ws_->send(data, text), *ws_);
 }
 
 SendResult H1Connection::ws_close(int code, std::string_view reason) {
   if (ws_ == nullptr) return wrong_scope("websocket.close is only valid on a websocket scope");
-  return stream_result(ws_->close(code, reason), ws_->error());
+  return stream_result(ws_->close(code, reason), *ws_);
 }
 
 SendResult H1Connection::ws_keepalive(uint64_t interval_ms, uint64_t timeout_ms) {
   if (ws_ == nullptr) return wrong_scope("websocket.keepalive is only valid on a websocket scope");
-  return stream_result(ws_->keepalive(interval_ms, timeout_ms), ws_->error());
+  return stream_result(ws_->keepalive(interval_ms, timeout_ms), *ws_);
 }
 
 SendResult H1Connection::sse_start(int status, std::span<const Header> headers) {
   if (sse_ == nullptr) return wrong_scope("sse.start is only valid on an sse scope");
-  return stream_result(sse_->session().start(status, headers), sse_->session().error());
+  return stream_result(sse_->session().start(status, headers), sse_->session());
 }
 
 SendResult H1Connection::sse_send(const SseEvent& event) {
   if (sse_ == nullptr) return wrong_scope("sse.send is only valid on an sse scope");
   sse::Event ev{event.data, event.event, event.id, event.retry < 0 ? -1 : event.retry};
-  return stream_result(sse_->session().send(ev), sse_->session().error());
+  return stream_result(sse_->session().send(ev), sse_->session());
 }
 
 SendResult H1Connection::sse_comment(std::string_view comment) {
   if (sse_ == nullptr) return wrong_scope("sse.comment is only valid on an sse scope");
-  return stream_result(sse_->session().comment(comment), sse_->session().error());
+  return stream_result(sse_->session().comment(comment), sse_->session());
 }
 
 SendResult H1Connection::sse_keepalive(uint64_t interval_ms, std::string_view comment) {
   if (sse_ == nullptr) return wrong_scope("sse.keepalive is only valid on an sse scope");
-  return stream_result(sse_->session().keepalive(interval_ms, comment), sse_->session().error());
+  return stream_result(sse_->session().keepalive(interval_ms, comment), sse_->session());
 }
 
 SendResult H1Connection::sse_close() {
   if (sse_ == nullptr) return wrong_scope("sse.close is only valid on an sse scope");
-  return stream_result(sse_->session().close(), sse_->session().error());
+  return stream_result(sse_->session().close(), sse_->session());
 }
 
 }  // namespace pagi::http

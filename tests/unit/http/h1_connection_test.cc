@@ -744,5 +744,30 @@ TEST_F(H1Test, AcceptEventStreamIsAnSseScope) {
   EXPECT_TRUE(c.wants_close());
 }
 
+// A refused send carries the session's own message, set by that very call (it was once read
+// before the call ran, leaving the app an empty or stale error).
+TEST_F(H1Test, RefusedStreamSendsCarryTheirOwnMessage) {
+  ScriptApp app;
+  std::vector<std::string> errors;
+  app.request = [&errors](Exchange& ex) {
+    static constexpr Header kNone[] = {{"x", "y"}};
+    EXPECT_EQ(ex.sse_start(200, std::span<const Header>(kNone, 0)), SendResult::kOk);
+    EXPECT_EQ(ex.sse_close(), SendResult::kOk);
+    SseEvent ev;
+    ev.data = "late";
+    EXPECT_EQ(ex.sse_send(ev), SendResult::kInvalid);
+    errors.emplace_back(ex.error());
+    EXPECT_EQ(ex.sse_comment("late"), SendResult::kInvalid);
+    errors.emplace_back(ex.error());
+    ex.finish();
+  };
+  auto& c = connect(&app);
+  c.on_input("GET /e HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n");
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_NE(errors[0].find("sse.send"), std::string::npos) << errors[0];
+  EXPECT_NE(errors[0].find("after sse.close"), std::string::npos) << errors[0];
+  EXPECT_NE(errors[1].find("sse.comment"), std::string::npos) << errors[1];
+}
+
 }  // namespace
 }  // namespace pagi::http
