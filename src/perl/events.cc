@@ -1,0 +1,196 @@
+// $receive and $send: inbound events as Perl hashes, and the decoding of the app's event
+// hashes into Exchange calls (PAGI.md §3), with the reference's error texts. A send the
+// exchange takes at once returns a done Future; one above the high watermark a pending one.
+#include <cmath>
+#include <string>
+#include <string_view>
+
+// Last: perl.h defines short macros that would clash with the headers above.
+#include "perl/perl_app.h"
+
+namespace pagi::perl {
+
+// $receive->(): a done Future with the next event, or a pending one resolved from
+// on_receive_ready. After the request ended: http.disconnect.
+SV* PerlApp::receive(Request* r) {
+  Event ev;
+  if (r->ex == nullptr) return future_done(disconnect_event());
+  if (r->receivers.empty() && r->ex->receive(ev)) return future_done(event_sv(ev));
+  SV* f = future_new();
+  r->receivers.push_back(SvREFCNT_inc_simple_NN(f));
+  return f;
+}
+
+// $send->(\%event).
+SV* PerlApp::send(Request* r, SV* event) {
+  if (!SvROK(event) || SvTYPE(SvRV(event)) != SVt_PVHV) {
+    return future_fail("send requires an event hash reference");
+  }
+  HV* hv = reinterpret_cast<HV*>(SvRV(event));
+  SV** type_sv = hv_fetchs(hv, "type", 0);
+  STRLEN type_len = 0;
+  const char* type_p = type_sv != nullptr && SvOK(*type_sv) ? SvPV(*type_sv, type_len) : "";
+  std::string_view type(type_p, type_len);
+  std::string_view error;
+  SendResult res = SendResult::kOk;
+  Exchange* ex = r->ex;
+  if (type == "http.response.start") {
+    int status = 200;
+    SV** s = hv_fetchs(hv, "status", 0);
+    if (s != nullptr && SvOK(*s)) {
+      if (!looks_like_integer(*s)) {
+        return future_fail("http.response.start: status must be an integer");
+      }
+      status = int(SvIV(*s));
+    }
+    if (!collect_headers(hv, "http.response.start", &error)) return future_fail(error);
+    SV** t = hv_fetchs(hv, "trailers", 0);
+    bool trailers = t != nullptr && SvTRUE(*t);
+    if (ex == nullptr) return future_done(nullptr);
+    res = ex->send_start(status, headers_, trailers);
+  } else if (type == "http.response.body") {
+    if (hv_exists(hv, "file", 4) || hv_exists(hv, "fh", 2)) return send_file(r, hv);
+    std::string_view body;
+    SV** b = hv_fetchs(hv, "body", 0);
+    if (b != nullptr && SvOK(*b) && !bytes_of(*b, &body)) {
+      return future_fail("http.response.body: body contains wide characters (encode it)");
+    }
+    SV** m = hv_fetchs(hv, "more", 0);
+    bool more = m != nullptr && SvTRUE(*m);
+    if (ex == nullptr) return future_done(nullptr);
+    res = ex->send_body(body, more);
+    if (res == SendResult::kOk || res == SendResult::kBlocked) check_watermarks(r);
+  } else if (type == "http.response.trailers") {
+    if (!collect_headers(hv, "http.response.trailers", &error)) return future_fail(error);
+    if (ex == nullptr) return future_done(nullptr);
+    res = ex->send_trailers(headers_);
+  } else if (type == "http.fullflush") {
+    // Advertised in every scope. Output is written at the end of the loop turn the send
+    // happens in (and unix/TCP sockets here never hold bytes back), so this is that flush.
+    return future_done(nullptr);
+  } else {
+    std::string msg = "Unrecognized event type '";
+    msg.append(type);
+    msg.append("' for http protocol");
+    return future_fail(msg);
+  }
+  switch (res) {
+    case SendResult::kOk:
+    case SendResult::kClosed: return future_done(nullptr);
+    case SendResult::kInvalid: return future_fail(ex->error());
+    case SendResult::kBlocked: {
+      SV* f = future_new();
+      r->blocked_sends.push_back(SvREFCNT_inc_simple_NN(f));
+      return f;
+    }
+  }
+  return future_done(nullptr);
+}
+
+SV* PerlApp::disconnect_event() {
+  HV* hv = newHV();
+  store(hv, "type", 4, newSVpvs("http.disconnect"));
+  return newRV_noinc(reinterpret_cast<SV*>(hv));
+}
+
+SV* PerlApp::event_sv(const Event& ev) {
+  if (ev.type != EventType::kHttpRequest) return disconnect_event();
+  HV* hv = newHV();
+  store(hv, "type", 4, newSVpvs("http.request"));
+  store(hv, "body", 4, str(ev.body));
+  store(hv, "more", 4, newSViv(ev.more ? 1 : 0));
+  return newRV_noinc(reinterpret_cast<SV*>(hv));
+}
+
+void PerlApp::deliver_receives(Request* r) {
+  ENTER;
+  SAVETMPS;
+  while (r->ex != nullptr && !r->receivers.empty()) {
+    Event ev;
+    if (!r->ex->receive(ev)) break;
+    SV* f = r->receivers.front();
+    r->receivers.erase(r->receivers.begin());
+    resolve(sv_2mortal(f), "done", event_sv(ev));
+  }
+  FREETMPS;
+  LEAVE;
+}
+
+bool PerlApp::looks_like_integer(SV* sv) {
+  if (SvIOK(sv)) return true;
+  if (!looks_like_number(sv)) return false;
+  NV nv = SvNV(sv);
+  return std::isfinite(nv) && nv == std::floor(nv);
+}
+
+// Bytes of a PAGI "Bytes" value (SvPVbyte semantics without croaking): false on wide
+// characters. A downgraded copy is mortal, so the view lives until the caller's FREETMPS.
+bool PerlApp::bytes_of(SV* sv, std::string_view* out) {
+  STRLEN len;
+  if (SvUTF8(sv) || SvROK(sv)) {
+    SV* copy = sv_2mortal(newSVsv(sv));
+    if (SvUTF8(copy) && !sv_utf8_downgrade(copy, TRUE)) return false;
+    sv = copy;
+  }
+  const char* p = SvPV(sv, len);
+  *out = std::string_view(p, len);
+  return true;
+}
+
+// headers => [[name, value], ...] of an event into headers_ (views into Perl values).
+bool PerlApp::collect_headers(HV* hv, const char* event, std::string_view* error) {
+  headers_.clear();
+  SV** h = hv_fetchs(hv, "headers", 0);
+  if (h == nullptr || !SvOK(*h)) return true;
+  if (!SvROK(*h) || SvTYPE(SvRV(*h)) != SVt_PVAV) {
+    error_.assign(event).append(": headers must be an array reference");
+    *error = error_;
+    return false;
+  }
+  AV* av = reinterpret_cast<AV*>(SvRV(*h));
+  SSize_t n = av_top_index(av) + 1;
+  for (SSize_t i = 0; i < n; ++i) {
+    SV** pair = av_fetch(av, i, 0);
+    AV* p = pair != nullptr && SvROK(*pair) && SvTYPE(SvRV(*pair)) == SVt_PVAV
+                ? reinterpret_cast<AV*>(SvRV(*pair))
+                : nullptr;
+    SV** name = p != nullptr ? av_fetch(p, 0, 0) : nullptr;
+    SV** value = p != nullptr ? av_fetch(p, 1, 0) : nullptr;
+    if (name == nullptr || value == nullptr || !SvOK(*name) || !SvOK(*value)) {
+      error_.assign(event).append(": each header must be a [name, value] pair");
+      *error = error_;
+      return false;
+    }
+    Header hd;
+    if (!bytes_of(*name, &hd.name) || !bytes_of(*value, &hd.value)) {
+      error_.assign(event).append(": header contains wide characters (encode it to bytes)");
+      *error = error_;
+      return false;
+    }
+    headers_.push_back(hd);
+  }
+  return true;
+}
+
+// --- XS subs. A croak here unwinds to the app's eval (they are only called from Perl), so
+// nothing with a destructor lives on their C++ frames across a call that may croak. ---------
+
+XS(xs_receive) {
+  dXSARGS;
+  PERL_UNUSED_VAR(items);
+  Request* r = bound_request(cv);
+  if (r == nullptr || r->app == nullptr) XSRETURN_UNDEF;
+  ST(0) = sv_2mortal(r->app->receive(r));
+  XSRETURN(1);
+}
+
+XS(xs_send) {
+  dXSARGS;
+  Request* r = bound_request(cv);
+  if (r == nullptr || r->app == nullptr) XSRETURN_UNDEF;
+  SV* event = items > 0 ? ST(0) : &PL_sv_undef;
+  ST(0) = sv_2mortal(r->app->send(r, event));
+  XSRETURN(1);
+}
+
+}  // namespace pagi::perl
