@@ -134,6 +134,7 @@ void PerlApp::on_request(Exchange& ex) {
   r->app = this;
   r->ex = &ex;
   r->refs = 2;  // the exchange's: one dropped at finish, one at on_end
+  r->type = ex.scope().type;
   r->high = ex.high_watermark();
   r->low = ex.low_watermark();
   r->next = live_;
@@ -206,6 +207,7 @@ void PerlApp::on_end(Exchange& ex, const ExchangeEnd& end) {
   r->response_started = end.response_started;
   r->response_complete = end.response_complete;
   r->reason.assign(end.reason);
+  r->code = end.code;
   ENTER;
   SAVETMPS;
   if (r->reason.empty()) {
@@ -314,7 +316,7 @@ void PerlApp::finish(Request* r, bool failed, const std::string& message) {
     r->app_future = nullptr;
   }
   end_file(r, nullptr);  // the app returned without awaiting it
-  for (SV* f : receivers) resolve(sv_2mortal(f), "done", disconnect_event());
+  for (SV* f : receivers) resolve(sv_2mortal(f), "done", disconnect_event(r));
   for (SV* f : sends) resolve(sv_2mortal(f), "done", nullptr);
   FREETMPS;
   LEAVE;

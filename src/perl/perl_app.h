@@ -52,6 +52,8 @@ struct Request {
   PerlApp* app = nullptr;
   Exchange* ex = nullptr;  // null once finished: the exchange may be reused then
   int refs = 0;
+  ScopeType type = ScopeType::kHttp;
+  bool ws_accepted = false;  // websocket.accept was taken: denial events are ignored now
   SV* app_future = nullptr;        // the app's pending Future, held until it is ready
   std::vector<SV*> receivers;      // pending $receive Futures, oldest first
   std::vector<SV*> blocked_sends;  // pending $send Futures (above the high watermark)
@@ -63,6 +65,7 @@ struct Request {
   bool response_started = false;   // as of the end (the exchange answers before)
   bool response_complete = false;
   std::string reason;              // "" after a clean completion
+  int code = 0;                    // websocket: the disconnect's close code
   std::vector<SV*> on_disconnect;  // callbacks, in registration order
   std::vector<SV*> on_complete;
   SV* disconnect_future = nullptr;  // created when first asked for
@@ -180,12 +183,28 @@ class PerlApp final : public App, public apps::AbandonableApp {
   SV* build_scope(Exchange& ex);
 
   // events.cc
-  SV* disconnect_event();
+  SV* disconnect_event(Request* r);
   SV* event_sv(const Event& ev);
   void deliver_receives(Request* r);
+  SV* send_http(Request* r, HV* hv, std::string_view type);
+  // The Future of a send the exchange answered with `res` (kBlocked: pending until
+  // on_writable); `output` sends also run the transport's watermark check.
+  SV* send_outcome(Request* r, SendResult res, bool output);
+  SV* unrecognized(std::string_view type, const char* protocol);
   bool looks_like_integer(SV* sv);
   bool bytes_of(SV* sv, std::string_view* out);
+  // A PAGI "String" value (PAGI.md §1.3): the UTF-8 of a character string, else its octets.
+  std::string_view text_of(SV* sv);
+  // An optional integer field: `def` when absent or undef; false when not an integer.
+  bool int_field(HV* hv, const char* key, int64_t def, int64_t* out);
+  // An optional duration in seconds (fractions allowed) as milliseconds, rounded up; 0 when
+  // absent; false when not a non-negative number.
+  bool ms_field(HV* hv, const char* key, uint64_t* out);
   bool collect_headers(HV* hv, const char* event, std::string_view* error);
+
+  // ws_events.cc, sse_events.cc
+  SV* send_websocket(Request* r, HV* hv, std::string_view type);
+  SV* send_sse(Request* r, HV* hv, std::string_view type);
 
   // connection.cc
   void check_watermarks(Request* r);
@@ -216,6 +235,17 @@ class PerlApp final : public App, public apps::AbandonableApp {
   void store(HV* hv, const char* key, I32 len, SV* value) { hv_store(hv, key, len, value, 0); }
   // Always a defined string ("" for an empty view, whose data() may be null).
   SV* str(std::string_view s) { return newSVpvn(s.empty() ? "" : s.data(), s.size()); }
+  // A character string from valid UTF-8 (the UTF-8 flag only when a byte is not ASCII).
+  SV* chars(std::string_view s) {
+    SV* sv = str(s);
+    for (unsigned char c : s) {
+      if (c >= 0x80) {
+        SvUTF8_on(sv);
+        break;
+      }
+    }
+    return sv;
+  }
 
   PerlInterpreter* my_perl;  // the name the Perl API macros (aTHX) expect
   int core_;

@@ -123,6 +123,9 @@ void PerlApp::recycle(Request* r) {
   r->response_started = false;
   r->response_complete = false;
   r->reason.clear();
+  r->code = 0;
+  r->type = ScopeType::kHttp;
+  r->ws_accepted = false;
   r->high = r->low = 0;
   r->above_high = false;
   r->app = nullptr;
