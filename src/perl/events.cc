@@ -32,6 +32,7 @@ SV* PerlApp::send(Request* r, SV* event) {
   STRLEN type_len = 0;
   const char* type_p = type_sv != nullptr && SvOK(*type_sv) ? SvPV(*type_sv, type_len) : "";
   std::string_view type(type_p, type_len);
+  sending_ = type;
   switch (r->type) {
     case ScopeType::kWebSocket: return send_websocket(r, hv, type);
     case ScopeType::kSse: return send_sse(r, hv, type);
@@ -84,8 +85,14 @@ SV* PerlApp::send_outcome(Request* r, SendResult res, bool output) {
   switch (res) {
     case SendResult::kOk:
     case SendResult::kClosed: return future_done(nullptr);
-    case SendResult::kInvalid:
-      return future_fail(r->ex != nullptr ? r->ex->error() : std::string_view("refused"));
+    case SendResult::kInvalid: {
+      std::string_view why = r->ex != nullptr ? r->ex->error() : std::string_view();
+      if (!why.empty()) return future_fail(why);
+      // The exchange always says why; should it not, the app still gets a readable failure.
+      std::string msg(sending_);
+      msg.append(": refused by the server");
+      return future_fail(msg);
+    }
     case SendResult::kBlocked: {
       SV* f = future_new();
       r->blocked_sends.push_back(SvREFCNT_inc_simple_NN(f));

@@ -267,6 +267,7 @@ class PerlApp final : public App, public apps::AbandonableApp {
   HV* transport_stash_ = nullptr;
   Request* live_ = nullptr;
   std::vector<Header> headers_;  // reused by every send
+  std::string_view sending_;     // the type of the event being sent (valid during send())
   std::string file_buf_;          // one file piece at a time (copied into the output)
   std::string error_;
   std::unordered_map<uint64_t, std::unique_ptr<SleepTimer>> timers_;

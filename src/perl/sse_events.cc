@@ -21,6 +21,14 @@ SV* PerlApp::send_sse(Request* r, HV* hv, std::string_view type) {
     if (v != nullptr && SvOK(*v)) e.event = text_of(*v);
     v = hv_fetchs(hv, "id", 0);
     if (v != nullptr && SvOK(*v)) e.id = text_of(*v);
+    // The exchange refuses CR/LF in event and id too; checked here first for the reference's
+    // messages.
+    if (e.event.find_first_of("\r\n") != std::string_view::npos) {
+      return future_fail("Invalid SSE event name: contains newline");
+    }
+    if (e.id.find_first_of("\r\n") != std::string_view::npos) {
+      return future_fail("Invalid SSE id: contains newline");
+    }
     v = hv_fetchs(hv, "retry", 0);
     if (v != nullptr && SvOK(*v)) {
       if (!looks_like_integer(*v) || SvNV(*v) < 0) {
