@@ -54,6 +54,9 @@ enum class Id {
   kMaxHeaderCount,
   kMaxReceiveQueue,
   kMaxWsFrameSize,
+  kMaxWsMessageSize,
+  kWsCompression,
+  kNoWsCompression,
   kMaxRequests,
   kWriteHighWatermark,
   kWriteLowWatermark,
@@ -131,10 +134,16 @@ constexpr Flag kFlags[] = {
      "request line and headers limit"},
     {Id::kMaxHeaderCount, "max-header-count", 0, "N", S::kLimits, St::kBuilt,
      "request header count limit"},
-    {Id::kMaxReceiveQueue, "max-receive-queue", 0, "N", S::kLimits, St::kLater,
+    {Id::kMaxReceiveQueue, "max-receive-queue", 0, "N", S::kLimits, St::kBuilt,
      "WebSocket inbound queue, in messages"},
-    {Id::kMaxWsFrameSize, "max-ws-frame-size", 0, "BYTES", S::kLimits, St::kLater,
+    {Id::kMaxWsFrameSize, "max-ws-frame-size", 0, "BYTES", S::kLimits, St::kBuilt,
      "WebSocket frame size limit"},
+    {Id::kMaxWsMessageSize, "max-ws-message-size", 0, "BYTES", S::kLimits, St::kBuilt,
+     "WebSocket message size limit (after inflating)"},
+    {Id::kWsCompression, "ws-compression", 0, "", S::kLimits, St::kBuilt,
+     "offer permessage-deflate to WebSocket clients (default)"},
+    {Id::kNoWsCompression, "no-ws-compression", 0, "", S::kLimits, St::kBuilt,
+     "no WebSocket compression"},
     {Id::kMaxRequests, "max-requests", 0, "N", S::kLimits, St::kLater,
      "requests per core, then restart; 0 = none"},
     {Id::kWriteHighWatermark, "write-high-watermark", 0, "BYTES", S::kLimits, St::kBuilt,
@@ -150,9 +159,9 @@ constexpr Flag kFlags[] = {
      "graceful shutdown wait"},
     {Id::kRequestTimeout, "request-timeout", 0, "SECS", S::kTimeouts, St::kLater,
      "HTTP request stall timeout; 0 = none"},
-    {Id::kWsIdleTimeout, "ws-idle-timeout", 0, "SECS", S::kTimeouts, St::kLater,
+    {Id::kWsIdleTimeout, "ws-idle-timeout", 0, "SECS", S::kTimeouts, St::kBuilt,
      "WebSocket idle timeout; 0 = none"},
-    {Id::kSseIdleTimeout, "sse-idle-timeout", 0, "SECS", S::kTimeouts, St::kLater,
+    {Id::kSseIdleTimeout, "sse-idle-timeout", 0, "SECS", S::kTimeouts, St::kBuilt,
      "SSE idle timeout; 0 = none"},
     {Id::kHeartbeatTimeout, "heartbeat-timeout", 0, "SECS", S::kTimeouts, St::kLater,
      "stuck-worker timeout; 0 = off"},
@@ -598,6 +607,9 @@ bool Parser::apply(const Flag& flag, const std::string& shown, std::string_view 
     case Id::kMaxHeaderCount: return number(shown, v, 1, kIntMax, o_.max_header_count);
     case Id::kMaxReceiveQueue: return number(shown, v, 1, kIntMax, o_.max_receive_queue);
     case Id::kMaxWsFrameSize: return number(shown, v, 1, kIntMax, o_.max_ws_frame_size);
+    case Id::kMaxWsMessageSize: return number(shown, v, 1, kUint64Max, o_.max_ws_message_size);
+    case Id::kWsCompression: o_.ws_compression = true; return true;
+    case Id::kNoWsCompression: o_.ws_compression = false; return true;
     case Id::kMaxRequests: return number(shown, v, 0, kIntMax, o_.max_requests);
     case Id::kWriteHighWatermark: return number(shown, v, 1, kIntMax, o_.write_high_watermark);
     case Id::kWriteLowWatermark: return number(shown, v, 0, kIntMax, o_.write_low_watermark);
@@ -776,6 +788,7 @@ std::string default_text(Id id) {
     case Id::kMaxHeaderCount: return n(d.max_header_count);
     case Id::kMaxReceiveQueue: return n(d.max_receive_queue);
     case Id::kMaxWsFrameSize: return n(d.max_ws_frame_size);
+    case Id::kMaxWsMessageSize: return n(d.max_ws_message_size);
     case Id::kMaxRequests: return n(d.max_requests);
     case Id::kWriteHighWatermark: return n(d.write_high_watermark);
     case Id::kWriteLowWatermark: return n(d.write_low_watermark);

@@ -42,6 +42,8 @@ struct Options {
   int max_header_count = 100;
   int max_receive_queue = 1000;
   int max_ws_frame_size = 65536;
+  uint64_t max_ws_message_size = uint64_t{8} << 20;  // 128 frames of 64 KiB
+  bool ws_compression = true;                        // permessage-deflate when offered
   int max_requests = 0;
   int write_high_watermark = 65536;
   int write_low_watermark = 16384;

@@ -57,14 +57,6 @@ std::string refuse_unbuilt(const Options& o) {
   };
   const Check checks[] = {
       {o.request_timeout != d.request_timeout, "--request-timeout", "not supported yet"},
-      {o.ws_idle_timeout != d.ws_idle_timeout, "--ws-idle-timeout",
-       "not supported yet (WebSocket is not built yet)"},
-      {o.sse_idle_timeout != d.sse_idle_timeout, "--sse-idle-timeout",
-       "not supported yet (SSE is not built yet)"},
-      {o.max_receive_queue != d.max_receive_queue, "--max-receive-queue",
-       "not supported yet (WebSocket is not built yet)"},
-      {o.max_ws_frame_size != d.max_ws_frame_size, "--max-ws-frame-size",
-       "not supported yet (WebSocket is not built yet)"},
       {o.max_requests != d.max_requests, "--max-requests", "not supported yet"},
       {o.heartbeat_timeout != d.heartbeat_timeout, "--heartbeat-timeout", "not supported yet"},
       {o.sync_file_threshold != d.sync_file_threshold, "--sync-file-threshold",
@@ -197,6 +189,12 @@ int run_server(const Options& o) {
   config.max_connections_per_core = o.max_connections > 0 ? o.max_connections : 1000;
   config.idle_timeout_ms = uint64_t(o.timeout) * 1000;
   config.shutdown_timeout_ms = uint64_t(o.shutdown_timeout) * 1000;
+  config.ws.max_receive_queue = size_t(o.max_receive_queue);
+  config.ws.max_frame_size = uint64_t(o.max_ws_frame_size);
+  config.ws.max_message_size = size_t(o.max_ws_message_size);
+  config.ws.idle_timeout_ms = uint64_t(o.ws_idle_timeout) * 1000;
+  config.ws_compression = o.ws_compression;
+  config.sse_idle_timeout_ms = uint64_t(o.sse_idle_timeout) * 1000;
   config.server_header = "PAGI::Server/" PAGI_VERSION " (pagi-server)";
 
   // Signals: blocked here, before any thread exists, so every core inherits the mask and

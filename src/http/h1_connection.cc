@@ -8,6 +8,8 @@
 #include <algorithm>
 
 #include "common/log.h"
+#include "http/sse_exchange.h"
+#include "http/ws_exchange.h"
 
 namespace pagi::http {
 namespace {
@@ -33,7 +35,17 @@ H1Connection::H1Connection(H1Context& ctx, Transport& transport)
 
 // No on_end from here: the server destroys a connection only once its app let go of the
 // exchange, and the pump has reported the end by then (finish always leaves an end due).
-H1Connection::~H1Connection() { release_head(); }
+// A WebSocket or SSE session is logged here, once, at its close.
+H1Connection::~H1Connection() {
+  if (streaming() && ctx_.access_log != nullptr) log_stream();
+  release_head();
+}
+
+uint64_t Transport::now_ms() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1000u + uint64_t(ts.tv_nsec) / 1000000u;
+}
 
 void H1Connection::release_head() {
   if (head_ == nullptr) return;
@@ -44,9 +56,22 @@ void H1Connection::release_head() {
 
 // --- socket side ---------------------------------------------------------------------------
 
+void H1Connection::on_input_writable(std::span<char> bytes) {
+  if (ws_ != nullptr && !client_gone_) {
+    ws_->on_input(bytes);
+    return;
+  }
+  on_input(std::string_view(bytes.data(), bytes.size()));
+}
+
 void H1Connection::on_input(std::string_view bytes) {
   if (client_gone_) return;
+  if (ws_ != nullptr) {
+    ws_->on_input_copy(bytes);
+    return;
+  }
   if (close_after_flush_) return;  // closing: whatever else comes is not read
+  if (sse_request_done_) return;   // an SSE client sends nothing after its request
   if (pending_bytes() == 0) {
     pending_in_.clear();
     pending_off_ = 0;
@@ -60,17 +85,37 @@ void H1Connection::on_input(std::string_view bytes) {
     if (!close_after_flush_) pending_in_.append(incoming_);
     incoming_ = {};
   }
+  if (ws_ != nullptr && pending_bytes() > 0) {
+    // The upgrade request came in this read: what follows it is the session's.
+    ws_->on_input_copy(std::string_view(pending_in_).substr(pending_off_));
+    pending_in_.clear();
+    pending_off_ = 0;
+  } else if (sse_request_done_) {
+    pending_in_.clear();
+    pending_off_ = 0;
+  }
   update_reading();
 }
 
 void H1Connection::on_input_eof() {
   input_eof_ = true;
+  if (ws_ != nullptr) return ws_->on_input_eof();
+  if (sse_ != nullptr) return sse_->on_input_eof();
   // The client left before its response was complete (PAGI.md §2.7: EOF is client_closed).
   if (exchange_open_ && response_ != Response::kComplete) disconnect("client_closed");
   request_pump();
 }
 
 void H1Connection::on_transport_error(const char* reason) {
+  if (ws_ != nullptr || sse_ != nullptr) {
+    if (!client_gone_) {
+      client_gone_ = true;
+      input_eof_ = true;
+      if (ws_ != nullptr) ws_->on_transport_error(reason);
+      if (sse_ != nullptr) sse_->on_transport_error(reason);
+    }
+    return;
+  }
   if (exchange_open_ && !client_gone_) disconnect(reason);
   client_gone_ = true;
   input_eof_ = true;
@@ -81,6 +126,8 @@ void H1Connection::on_transport_error(const char* reason) {
 }
 
 void H1Connection::on_sent(size_t n) {
+  if (ws_ != nullptr) return ws_->on_sent(n);
+  if (sse_ != nullptr) return sse_->on_sent(n);
   out_.consume(n);
   if (wants_writable_ && out_.size() < ctx_.low_watermark) {
     wants_writable_ = false;
@@ -94,6 +141,8 @@ bool H1Connection::idle() const {
 
 void H1Connection::begin_shutdown() {
   shutting_down_ = true;
+  if (ws_ != nullptr) return ws_->begin_shutdown();
+  if (sse_ != nullptr) return sse_->begin_shutdown();
   if (!exchange_open_) {
     close_after_flush_ = true;
   } else {
@@ -109,6 +158,7 @@ void H1Connection::reject_at_capacity() {
 }
 
 void H1Connection::update_reading() {
+  if (ws_ != nullptr) return;  // the WebSocket exchange or session decides
   // Input backpressure: a client pipelining faster than the app answers, or a body the app
   // does not read, stops being read once a bounded amount is buffered.
   size_t limit = ctx_.limits.max_header_size + kBodyQueueLimit;
@@ -137,6 +187,15 @@ void H1Connection::pump() {
   in_pump_ = true;
   do {
     repump_ = false;
+    if (sse_ != nullptr) {
+      // The SSE session reports its own outcome; the parser only feeds it the body.
+      if (pause_ == Pause::kBody && sse_->body_wanted()) {
+        pause_ = Pause::kNone;
+        parser_.resume();
+      }
+      parse_available();
+      continue;
+    }
     if (exchange_open_ && !end_reported_ &&
         (end_reason_ != nullptr || (app_finished_ && response_ == Response::kComplete))) {
       report_end();  // before the http.disconnect below reaches a waiting receive
@@ -211,11 +270,21 @@ void H1Connection::parse_available() {
 
 Action H1Connection::on_head(RequestHead& head) {
   ++ctx_.requests;
+  if (head.websocket_upgrade()) return start_websocket(head);
+  if (head.accepts_event_stream()) {
+    start_sse(head);
+    return Action::kContinue;
+  }
   start_exchange(head);
   return Action::kContinue;
 }
 
 Action H1Connection::on_body(std::string_view chunk) {
+  if (sse_ != nullptr) {
+    if (sse_->on_body(chunk)) return Action::kContinue;
+    pause_ = Pause::kBody;
+    return Action::kPause;
+  }
   if (!app_active_ || client_gone_) return Action::kContinue;  // nobody will read it: drop
   body_queued_.append(chunk);
   if (wants_receive_) repump_ = true;
@@ -227,6 +296,13 @@ Action H1Connection::on_body(std::string_view chunk) {
 }
 
 Action H1Connection::on_message_complete() {
+  if (sse_ != nullptr) {
+    // The stream owns the connection: nothing after this request is parsed.
+    sse_->on_body_end();
+    sse_request_done_ = true;
+    pause_ = Pause::kMessage;
+    return Action::kPause;
+  }
   if (!exchange_open_) return close_after_flush_ ? Action::kPause : Action::kContinue;
   message_complete_ = true;
   if (wants_receive_) repump_ = true;
@@ -361,6 +437,8 @@ void H1Connection::fail(std::string_view message) { finish_impl(true, message); 
 void H1Connection::finish_impl(bool failed, std::string_view message) {
   if (!app_active_) return;
   app_active_ = false;
+  if (ws_ != nullptr) return ws_->finish(failed, message);
+  if (sse_ != nullptr) return sse_->finish(failed, message);
   app_finished_ = true;
   wants_receive_ = false;
   wants_writable_ = false;
@@ -417,7 +495,8 @@ void H1Connection::backstop_500() {
   output_grew();
 }
 
-void H1Connection::bad_request(int status, std::string_view message) {
+void H1Connection::bad_request(int status, std::string_view message,
+                               std::span<const Header> extra) {
   parse_error_ = true;
   ++ctx_.bad_requests;
   if (log::enabled(log::Level::kInfo)) {
@@ -433,7 +512,7 @@ void H1Connection::bad_request(int status, std::string_view message) {
       out_.truncate(out_.size() - held_);
       held_ = 0;
     }
-    write_error_response(out_, status, message, ctx_.date->get(), ctx_.server_header);
+    write_error_response(out_, status, message, ctx_.date->get(), ctx_.server_header, extra);
     if (exchange_open_) status_ = status;
   }
   // The app, if any, sees its client gone; its later sends are dropped.
@@ -457,6 +536,8 @@ bool H1Connection::receive_ready() const {
 }
 
 bool H1Connection::receive(Event& out) {
+  if (ws_ != nullptr) return ws_->receive(out);
+  if (sse_ != nullptr) return sse_->receive(out);
   if (!app_active_) {
     out = Event{};
     out.type = EventType::kHttpDisconnect;
@@ -534,6 +615,10 @@ void H1Connection::output_grew() {
 }
 
 SendResult H1Connection::send_start(int status, std::span<const Header> headers, bool trailers) {
+  if (ws_ != nullptr) return stream_result(ws_->deny_start(status, headers), ws_->error());
+  if (sse_ != nullptr) {
+    return stream_result(sse_->session().decline_start(status, headers), sse_->session().error());
+  }
   if (!app_active_ || client_gone_) return SendResult::kClosed;
   if (response_ != Response::kNone) return send_result();  // a second start is ignored
   if (status < 200 || status > 999) {
@@ -624,6 +709,10 @@ void H1Connection::write_body_bytes(std::string_view body) {
 }
 
 SendResult H1Connection::send_body(std::string_view body, bool more) {
+  if (ws_ != nullptr) return stream_result(ws_->deny_body(body, more), ws_->error());
+  if (sse_ != nullptr) {
+    return stream_result(sse_->session().decline_body(body, more), sse_->session().error());
+  }
   if (!app_active_ || client_gone_) return SendResult::kClosed;
   if (response_ == Response::kNone || response_ == Response::kComplete || body_finished_) {
     return send_result();  // before start / after the end: ignored (PAGI.md §3.7)
@@ -643,6 +732,7 @@ SendResult H1Connection::send_body(std::string_view body, bool more) {
 }
 
 SendResult H1Connection::send_trailers(std::span<const Header> trailers) {
+  if (streaming()) return wrong_scope("http.response.trailers is not valid on this scope");
   if (!app_active_ || client_gone_) return SendResult::kClosed;
   if (!trailers_expected_ || response_ == Response::kNone || response_ == Response::kComplete) {
     return send_result();  // not announced with trailers=>1: ignored

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,6 +15,8 @@
 #include "http/date_cache.h"
 #include "http/request_parser.h"
 #include "http/response_writer.h"
+#include "http/sse_session.h"
+#include "http/ws_session.h"
 #include "pagi/app.h"
 
 namespace pagi::http {
@@ -30,6 +33,10 @@ struct H1Context {
   DateCache* date = nullptr;
   std::vector<std::unique_ptr<RequestHead>>* head_pool = nullptr;
   AccessSink* access_log = nullptr;  // null: no access log (nothing is measured either)
+  // WebSocket and SSE sessions (the SSE config's date/server_header are set by the owner).
+  ws::SessionConfig ws;
+  sse::SessionConfig sse;
+  bool ws_compression = true;  // negotiate permessage-deflate when the client offers it
   // Counters the core reports (plain integers: one core writes them).
   uint64_t requests = 0;
   uint64_t app_errors = 0;
@@ -50,10 +57,16 @@ class Transport {
   // Call H1Connection::on_scheduled() once at the end of this loop turn. Calls the app makes
   // into the exchange only change state and ask for this, so the app is never re-entered.
   virtual void schedule() = 0;
+  // Monotonic milliseconds for the WebSocket/SSE timers (the loop's cached clock in the
+  // server; the real clock by default).
+  virtual uint64_t now_ms();
 
  protected:
   ~Transport() = default;
 };
+
+class WsExchange;
+class SseExchange;
 
 class H1Connection final : public Exchange, private ParserHandler {
  public:
@@ -64,6 +77,8 @@ class H1Connection final : public Exchange, private ParserHandler {
 
   // --- socket side -----------------------------------------------------------------------
   void on_input(std::string_view bytes);
+  // Same, with bytes the connection may modify (a WebSocket session unmasks them in place).
+  void on_input_writable(std::span<char> bytes);
   void on_input_eof();       // the peer will send nothing more (FIN)
   // The socket is dead: nothing more goes out either. `reason` is what an exchange in progress
   // reports to the app (a PAGI disconnect reason, a string literal).
@@ -71,13 +86,18 @@ class H1Connection final : public Exchange, private ParserHandler {
   // The transport wrote `n` bytes from the front of output().
   void on_sent(size_t n);
   // The turn-end callback asked for with Transport::schedule().
-  void on_scheduled() { pump(); }
+  void on_scheduled();
+  // WebSocket and SSE timers: the earliest time on_timer has work (kNoDeadline: none).
+  uint64_t next_deadline() const;
+  void on_timer(uint64_t now_ms);
+  // The connection is a WebSocket or SSE session: the HTTP idle and head timers do not apply.
+  bool streaming() const { return ws_ != nullptr || sse_ != nullptr; }
 
   OutputQueue& output() { return out_; }
   // Bytes that may be written now (a response head still being built is held back).
   size_t sendable() const { return out_.size() - held_; }
   // Close once the output is written (error, Connection: close, shutdown).
-  bool wants_close() const { return close_after_flush_; }
+  bool wants_close() const;
   // No request in progress and no unparsed input: the idle timer applies.
   bool idle() const;
   // A request head has begun but is not complete (header-read timeout applies).
@@ -94,29 +114,29 @@ class H1Connection final : public Exchange, private ParserHandler {
   const Scope& scope() const override { return scope_; }
   bool client(Endpoint& out) override { return transport_.client_endpoint(out); }
   Endpoint server() override { return transport_.server_endpoint(); }
+  // On websocket and sse scopes these go to ws_ / sse_ (h1_stream.cc).
   bool receive(Event& out) override;
   SendResult send_start(int status, std::span<const Header> headers, bool trailers) override;
   SendResult send_body(std::string_view body, bool more) override;
   SendResult send_trailers(std::span<const Header> trailers) override;
   void announce_body_length(uint64_t length) override { announced_length_ = int64_t(length); }
-  size_t buffered_amount() const override { return client_gone_ ? 0 : out_.size(); }
-  bool response_started() const override { return resp_started_; }
-  bool response_complete() const override { return resp_complete_; }
+  size_t buffered_amount() const override;
+  bool response_started() const override;
+  bool response_complete() const override;
   size_t high_watermark() const override { return ctx_.high_watermark; }
   size_t low_watermark() const override { return ctx_.low_watermark; }
   std::string_view error() const override { return error_; }
   void finish(bool failed) override;
   void fail(std::string_view message) override;
-  // WebSocket and SSE sends: not wired to connections yet (issue 5), refused.
-  SendResult ws_accept(std::string_view, std::span<const Header>) override { return unwired(); }
-  SendResult ws_send(std::string_view, bool) override { return unwired(); }
-  SendResult ws_close(int, std::string_view) override { return unwired(); }
-  SendResult ws_keepalive(uint64_t, uint64_t) override { return unwired(); }
-  SendResult sse_start(int, std::span<const Header>) override { return unwired(); }
-  SendResult sse_send(const SseEvent&) override { return unwired(); }
-  SendResult sse_comment(std::string_view) override { return unwired(); }
-  SendResult sse_keepalive(uint64_t, std::string_view) override { return unwired(); }
-  SendResult sse_close() override { return unwired(); }
+  SendResult ws_accept(std::string_view subprotocol, std::span<const Header> headers) override;
+  SendResult ws_send(std::string_view data, bool text) override;
+  SendResult ws_close(int code, std::string_view reason) override;
+  SendResult ws_keepalive(uint64_t interval_ms, uint64_t timeout_ms) override;
+  SendResult sse_start(int status, std::span<const Header> headers) override;
+  SendResult sse_send(const SseEvent& event) override;
+  SendResult sse_comment(std::string_view comment) override;
+  SendResult sse_keepalive(uint64_t interval_ms, std::string_view comment) override;
+  SendResult sse_close() override;
 
  private:
   enum class Response : uint8_t { kNone, kHeadOpen, kBody, kComplete };
@@ -128,10 +148,16 @@ class H1Connection final : public Exchange, private ParserHandler {
 
   enum class Pause : uint8_t { kNone, kBody, kMessage };
 
-  SendResult unwired() {
-    error_ = "this event is not valid on an http scope";
+  SendResult wrong_scope(const char* message) {
+    error_ = message;
     return SendResult::kInvalid;
   }
+  // WebSocket and SSE (h1_stream.cc).
+  Action start_websocket(RequestHead& head);
+  void start_sse(RequestHead& head);
+  void start_stream(RequestHead& head, ScopeType type);
+  SendResult stream_result(SendResult r, std::string_view error);
+  void log_stream();
 
   void pump();
   void request_pump();
@@ -143,7 +169,7 @@ class H1Connection final : public Exchange, private ParserHandler {
   void write_body_bytes(std::string_view body);
   void complete_response(std::span<const Header> trailers);
   void backstop_500();
-  void bad_request(int status, std::string_view message);
+  void bad_request(int status, std::string_view message, std::span<const Header> extra = {});
   bool receive_ready() const;
   void output_grew();
   void insert_before_held(std::string_view bytes);
@@ -213,6 +239,12 @@ class H1Connection final : public Exchange, private ParserHandler {
   bool repump_ = false;
   Pause pause_ = Pause::kNone;
   bool parse_error_ = false;
+
+  // A websocket or sse scope: the connection is theirs until it closes (allocated at the
+  // upgrade; plain HTTP never touches these).
+  std::unique_ptr<WsExchange> ws_;
+  std::unique_ptr<SseExchange> sse_;
+  bool sse_request_done_ = false;  // the SSE request is all in: later input is dropped
 };
 
 }  // namespace pagi::http

@@ -71,6 +71,7 @@ void RequestHead::clear() {
   chunked_ = false;
   expect_continue_ = false;
   websocket_upgrade_ = false;
+  event_stream_ = false;
 }
 
 std::string_view RequestHead::method() const {
@@ -467,6 +468,9 @@ bool RequestParser::finish_head() {
       if (has_token(value, "upgrade")) connection_upgrade = true;
     } else if (name == "sec-websocket-key") {
       has_ws_key = true;
+    } else if (name == "accept") {
+      // PAGI.md §2.4: a substring of any Accept value, as the reference matches it.
+      if (value.find("text/event-stream") != std::string_view::npos) h.event_stream_ = true;
     }
   }
 

@@ -54,6 +54,8 @@ class RequestHead {
   bool is_head() const { return method() == "HEAD"; }
   // `Upgrade: websocket` + `Connection: ...upgrade...` + `Sec-WebSocket-Key` present.
   bool websocket_upgrade() const { return websocket_upgrade_; }
+  // An Accept value contains `text/event-stream` (PAGI.md §2.4: an sse scope unless upgrading).
+  bool accepts_event_stream() const { return event_stream_; }
 
  private:
   friend class RequestParser;
@@ -75,6 +77,7 @@ class RequestHead {
   bool chunked_ = false;
   bool expect_continue_ = false;
   bool websocket_upgrade_ = false;
+  bool event_stream_ = false;
 };
 
 // What a handler callback wants the parser to do next.

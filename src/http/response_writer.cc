@@ -242,7 +242,8 @@ void write_last_chunk(OutputQueue& out, std::span<const Header> trailers) {
 }
 
 void write_error_response(OutputQueue& out, int status, std::string_view message,
-                          std::string_view date, std::string_view server) {
+                          std::string_view date, std::string_view server,
+                          std::span<const Header> extra) {
   Writer w(out);
   w.put("HTTP/1.1 ");
   w.put_uint(uint64_t(status));
@@ -250,6 +251,12 @@ void write_error_response(OutputQueue& out, int status, std::string_view message
   w.put(reason_phrase(status));
   w.put("\r\ncontent-type: text/plain\r\ncontent-length: ");
   w.put_uint(message.size());
+  for (const Header& h : extra) {
+    w.put("\r\n");
+    w.put(h.name);
+    w.put(": ");
+    w.put(h.value);
+  }
   w.put("\r\ndate: ");
   w.put(date);
   if (!server.empty()) {

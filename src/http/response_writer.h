@@ -56,9 +56,11 @@ void write_chunk(OutputQueue& out, std::string_view data);
 void write_last_chunk(OutputQueue& out, std::span<const Header> trailers);
 
 // A complete server-generated response: text/plain `message`, Content-Length, Date, Server,
-// `connection: close`. Always HTTP/1.1 in the status line, as the reference does.
+// `connection: close`. Always HTTP/1.1 in the status line, as the reference does. `extra`
+// headers (checked by the caller) go before Date (the 426 of a bad WebSocket version).
 void write_error_response(OutputQueue& out, int status, std::string_view message,
-                          std::string_view date, std::string_view server);
+                          std::string_view date, std::string_view server,
+                          std::span<const Header> extra = {});
 
 // The raw 503 sent at --max-connections (byte-for-byte the reference's).
 std::string_view capacity_response();

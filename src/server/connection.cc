@@ -105,7 +105,8 @@ void Connection::on_recv(const ring::Completion& c) {
   if (c.res > 0) {
     last_read_ms_ = reactor_.now_ms();
     if (state_ == State::kOpen) {
-      h1_->on_input(std::string_view(reactor_.buffers().data(c.buffer_id), size_t(c.res)));
+      // Writable: a WebSocket session unmasks the frames in place.
+      h1_->on_input_writable(std::span<char>(reactor_.buffers().data(c.buffer_id), size_t(c.res)));
     }
     // Lingering or closed: the bytes are discarded.
     if (c.has_buffer) reactor_.buffers().recycle(c.buffer_id);
@@ -262,6 +263,18 @@ void Connection::update_timer() {
   uint64_t timeout = core_.config().idle_timeout_ms;
   if (state_ == State::kLingering) {
     kind = TimerKind::kLinger;
+  } else if (h1_->streaming()) {
+    // An upgraded connection keeps its session's timers only (--ws-idle-timeout, keepalive,
+    // close wait; --sse-idle-timeout, keepalive), never the HTTP idle/head timeout.
+    uint64_t d = h1_->next_deadline();
+    if (d != http::kNoDeadline) kind = TimerKind::kSession;
+    if (kind == TimerKind::kSession && (timer_kind_ != kind || d != session_deadline_)) {
+      timer_kind_ = kind;
+      session_deadline_ = d;
+      uint64_t now = reactor_.now_ms();
+      reactor_.timers().arm(timer_, d > now ? d - now : 0);
+      return;
+    }
   } else if (timeout > 0) {
     if (h1_->reading_head()) {
       // Slowloris: the whole head must arrive within the timeout, however it trickles.
@@ -287,6 +300,8 @@ void Connection::update_timer() {
     case TimerKind::kIdle:
       deadline = last_read_ms_ + timeout;
       break;
+    case TimerKind::kSession:
+      return;  // armed above
   }
   reactor_.timers().arm(timer_, deadline > now ? deadline - now : 0);
 }
@@ -295,6 +310,12 @@ void Connection::on_timer(void* self) {
   auto* c = static_cast<Connection*>(self);
   uint64_t now = c->reactor_.now_ms();
   uint64_t timeout = c->core_.config().idle_timeout_ms;
+  if (c->timer_kind_ == TimerKind::kSession) {
+    c->timer_kind_ = TimerKind::kNone;  // update_timer re-arms for the next deadline
+    if (c->state_ == State::kOpen) c->h1_->on_timer(now);
+    c->settle();
+    return;
+  }
   switch (c->timer_kind_) {
     case TimerKind::kIdle:
       if (now < c->last_read_ms_ + timeout) {
@@ -310,6 +331,7 @@ void Connection::on_timer(void* self) {
       break;
     case TimerKind::kLinger:
     case TimerKind::kNone:
+    case TimerKind::kSession:
       break;
   }
   const char* reason = c->timer_kind_ == TimerKind::kHead ? "client_timeout" : "idle_timeout";

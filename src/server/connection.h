@@ -46,11 +46,13 @@ class Connection final : public ring::Handler, public ring::Deferred, public htt
   Endpoint server_endpoint() override;
   bool is_unix() const override { return listener_->is_unix; }
   void schedule() override;
+  uint64_t now_ms() override { return reactor_.now_ms(); }
 
  private:
   enum Op : unsigned { kRecv = 1, kSend = 2, kShutdown = 3, kCancel = 4 };
   enum class State : uint8_t { kOpen, kLingering, kClosed };
-  enum class TimerKind : uint8_t { kNone, kIdle, kHead, kLinger };
+  // kSession: a WebSocket or SSE session's own deadline (H1Connection::next_deadline).
+  enum class TimerKind : uint8_t { kNone, kIdle, kHead, kLinger, kSession };
 
   void on_recv(const ring::Completion& c);
   void on_send(const ring::Completion& c);
@@ -86,6 +88,7 @@ class Connection final : public ring::Handler, public ring::Deferred, public htt
   TimerKind timer_kind_ = TimerKind::kNone;
   uint64_t last_read_ms_ = 0;
   uint64_t head_started_ms_ = 0;
+  uint64_t session_deadline_ = 0;  // what the kSession timer is armed for
 
   // Lazily looked-up addresses (getpeername/getsockname once per connection, on demand).
   bool peer_known_ = false;

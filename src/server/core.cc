@@ -142,6 +142,15 @@ void Core::run(int cpu, std::promise<StartResult> ready) {
   h1_.blocks = &blocks_;
   h1_.date = &date_;
   h1_.head_pool = &head_pool_;
+  h1_.ws = config_.ws;
+  h1_.ws.high_watermark = config_.high_watermark;
+  h1_.ws.low_watermark = config_.low_watermark;
+  h1_.ws_compression = config_.ws_compression;
+  h1_.sse.idle_timeout_ms = config_.sse_idle_timeout_ms;
+  h1_.sse.high_watermark = config_.high_watermark;
+  h1_.sse.low_watermark = config_.low_watermark;
+  h1_.sse.server_header = config_.server_header;
+  h1_.sse.date = &date_;
   if (config_.access_log_fd >= 0 && config_.access_log_format) {
     access_log_ = std::make_unique<AccessLog>(*reactor_, config_.access_log_fd,
                                               *config_.access_log_format);

@@ -33,6 +33,11 @@ struct ServerConfig {
   int max_connections_per_core = 1000;
   uint64_t idle_timeout_ms = 60000;      // --timeout: idle keep-alive and header read
   uint64_t shutdown_timeout_ms = 30000;  // --shutdown-timeout
+  // WebSocket sessions (--max-receive-queue, --max-ws-frame-size, --max-ws-message-size,
+  // --ws-idle-timeout; the watermarks come from the fields above) and SSE streams.
+  http::ws::SessionConfig ws;
+  bool ws_compression = true;            // --ws-compression / --no-ws-compression
+  uint64_t sse_idle_timeout_ms = 0;      // --sse-idle-timeout
   std::string server_header;
   apps::AppFactory app_factory;
   ring::ReactorConfig reactor;

@@ -273,12 +273,13 @@ TEST(OptionsTest, HelpShowsDefaultsFromOptions) {
 
 TEST(OptionsTest, HelpMarksWhatIsNotBuilt) {
   for (const char* flag :
-       {"--request-timeout", "--max-requests", "--heartbeat-timeout", "--max-ws-frame-size"}) {
+       {"--request-timeout", "--max-requests", "--heartbeat-timeout"}) {
     EXPECT_NE(help_line(flag).find("[not yet]"), std::string::npos) << flag;
   }
   for (const char* flag :
        {"--port", "--socket", "--cores", "--timeout", "--max-body-size", "-e", "-M", "--lib",
-        "--access-log", "--access-log-format"}) {
+        "--access-log", "--access-log-format", "--max-ws-frame-size", "--max-receive-queue",
+        "--ws-idle-timeout", "--sse-idle-timeout", "--max-ws-message-size", "--ws-compression"}) {
     EXPECT_EQ(help_line(flag).find("[not yet]"), std::string::npos) << flag;
   }
   for (const char* flag : {"--http2", "--ssl-cert", "--daemonize", "--user", "--loop"}) {
@@ -862,6 +863,24 @@ TEST(OptionsTest, ATypicalNginxUpstreamCommandLine) {
   want.cores = 8;
   want.listeners = {unix_at("/run/app/pagi.sock", 0660)};
   EXPECT_EQ(o, want);
+}
+
+}  // namespace
+}  // namespace pagi::cli
+
+namespace pagi::cli {
+namespace {
+
+TEST(OptionsTest, WebSocketFlags) {
+  Options o = ok({"app.pl", "--max-ws-message-size", "20000000", "--no-ws-compression",
+                  "--max-ws-frame-size", "1000", "--ws-idle-timeout", "5"});
+  EXPECT_EQ(o.max_ws_message_size, 20000000u);
+  EXPECT_FALSE(o.ws_compression);
+  EXPECT_EQ(o.max_ws_frame_size, 1000);
+  EXPECT_EQ(o.ws_idle_timeout, 5);
+  EXPECT_TRUE(ok({"app.pl", "--no-ws-compression", "--ws-compression"}).ws_compression);
+  EXPECT_TRUE(Options().ws_compression);  // on by default
+  EXPECT_FALSE(run({"app.pl", "--max-ws-message-size", "0"}).error.empty());
 }
 
 }  // namespace
