@@ -1,5 +1,5 @@
 // Internal to src/perl: the perl.h include (with an explicit interpreter argument everywhere,
-// since every core runs its own interpreter) and what perl_host.cc and perl_app.cc share.
+// since every core runs its own interpreter) and what perl_host.cc and the PerlApp files share.
 // Include it after every other header: perl.h defines many short macros.
 #pragma once
 

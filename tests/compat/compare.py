@@ -53,6 +53,24 @@ CASES = [
     ("tests/apps/streaming.pl", [
         b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
     ]),
+    ("examples/sse-ticker/app.pl", [
+        b"GET /?interval=0.05 HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n",
+    ]),
+    # Not /format: its character-string event breaks the reference ("Wide character in
+    # syswrite", PAGI.md §1.3).
+    ("tests/apps/sse.pl", [
+        b"GET /decline HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n",
+        b"GET /first-wins HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n",
+        b"POST /post HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n"
+        b"Content-Length: 5\r\n\r\nhello",
+    ]),
+    # The handshake answers a websocket app can give without accepting: 403 and a denial.
+    ("tests/apps/websocket.pl", [
+        b"GET /forbid HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        b"GET /deny HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    ]),
 ]
 
 # The reference's own example apps, run from its checkout ($PAGI_REFERENCE/...): "an app
@@ -67,6 +85,9 @@ REF_CASES = [
     ]),
     ("examples/06-lifespan-state/app.pl", [b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"]),
     ("examples/07-extension-fullflush/app.pl", [b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"]),
+    ("examples/05-sse-broadcaster/app.pl", [
+        b"GET / HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n",
+    ]),
     ("examples/12-utf8/app.pl", [
         b"GET /echo/%CE%BB HTTP/1.1\r\nHost: x\r\n\r\n",
         b"GET /?q=%E2%82%AC HTTP/1.1\r\nHost: x\r\n\r\n",

@@ -73,5 +73,41 @@ TEST_P(PerlExamples, Fullflush) {
             "step 1 done\nstep 2 done\nstep 3 done\nstep 4 done\nstep 5 done\nall done\n");
 }
 
+TEST_P(PerlExamples, WebSocketEcho) {
+  start(example("websocket-echo"));
+  EXPECT_EQ(ws_client("/", "text:hi recv 'text:\xce\xbb' recv hex:0102ff recv close"),
+            "subprotocol -\ntext echo: hi\ntext echo: \xce\xbb\nbytes 0102ff\nclosed 1000 \n");
+}
+
+TEST_P(PerlExamples, WebSocketTicks) {
+  start(example("websocket-ticks"));
+  // The answer comes at once, the first tick a second after the accept.
+  EXPECT_EQ(ws_client("/", "text:hello recv recv close"),
+            "subprotocol -\ntext you said: HELLO\ntext server tick #1\nclosed 1000 \n");
+}
+
+TEST_P(PerlExamples, SseTicker) {
+  start(example("sse-ticker"));
+  auto r = get("/?interval=0.05", "Accept: text/event-stream\r\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->header("content-type"), "text/event-stream");
+  EXPECT_EQ(r->body,
+            "event: tick\ndata: 1\n\nevent: tick\ndata: 2\n\nevent: done\ndata: finished\n\n");
+}
+
+TEST_P(PerlExamples, SseFlowControl) {
+  start(example("sse-flow-control"));
+  // A client that keeps up gets every reading, none conflated.
+  RunResult r = run_shell("curl -sN -H 'Accept: text/event-stream' " + curl_target("/?n=50"));
+  size_t events = 0;
+  for (size_t at = r.out.find("event: reading\n"); at != std::string::npos;
+       at = r.out.find("event: reading\n", at + 1)) {
+    ++events;
+  }
+  EXPECT_EQ(events, 50u) << r.out.substr(0, 500);
+  EXPECT_TRUE(contains(r.out, "id: 50\n")) << r.out.substr(0, 500);
+  EXPECT_TRUE(server_->wait_for_log("[healthy] sent=50 skipped=0", 5s)) << server_->log();
+}
+
 }  // namespace
 }  // namespace pagi::test

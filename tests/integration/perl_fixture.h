@@ -2,6 +2,7 @@
 // binary on TCP (param false) or a unix socket (param true), and small string helpers.
 #pragma once
 
+#include <chrono>
 #include <cstdlib>
 #include <memory>
 #include <optional>
@@ -58,6 +59,20 @@ class PerlFixture : public ::testing::TestWithParam<bool> {
   std::string curl_target(const std::string& path) {
     if (on_unix()) return "--unix-socket " + sock_ + " 'http://localhost" + path + "'";
     return "'http://127.0.0.1:" + std::to_string(server_->port()) + path + "'";
+  }
+
+  // Runs tests/integration/perl_ws_client.py (python3-websockets) on `path` with `steps`
+  // and `flags`; its output, one line per outcome.
+  std::string ws_client(const std::string& path, const std::string& steps,
+                        const std::string& flags = "") {
+    std::string client =
+        "/usr/bin/python3 " + source_dir() + "/tests/integration/perl_ws_client.py ";
+    std::string target =
+        on_unix() ? "--unix " + sock_ + " 'ws://localhost" + path + "'"
+                  : "'ws://127.0.0.1:" + std::to_string(server_->port()) + path + "'";
+    return run_shell(client + flags + " " + target + " " + steps + " 2>&1",
+                     std::chrono::seconds(30))
+        .out;
   }
 
   TempDir dir_;
