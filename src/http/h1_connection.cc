@@ -352,34 +352,42 @@ void H1Connection::start_exchange(RequestHead& head) {
     if (ctx_.access_log != nullptr) arrived_ = int64_t(time(nullptr));
   }
 
-  scope_.type = ScopeType::kHttp;
+  fill_scope(head, ScopeType::kHttp);
+  ctx_.app->on_request(*this);
+}
+
+// The scope's request part, the same for http, websocket and sse scopes (a websocket scope
+// drops the method afterwards). With --proxy-headers, a trusted peer's forwarding headers
+// name the client and the scheme (per request: a proxy's keep-alive connection carries many
+// clients' requests); a websocket scope's scheme is ws/wss.
+void H1Connection::fill_scope(RequestHead& head, ScopeType type) {
+  scope_ = Scope{};
+  scope_.type = type;
   scope_.http_version = head.http_version();
   scope_.method = head.method();
-  scope_.scheme = ctx_.scheme;
   scope_.path = head.path();
   scope_.path_is_utf8 = head.path_is_utf8();
   scope_.raw_path = head.raw_path();
   scope_.query_string = head.query_string();
-  scope_.root_path = {};
   scope_.headers = head.headers();
   scope_.is_unix = transport_.is_unix();
   forwarded_client_ = {};
-  if (ctx_.proxy_trust != nullptr) apply_proxy_headers();
-
-  ctx_.app->on_request(*this);
-}
-
-// --proxy-headers: a trusted peer's forwarding headers name this request's client and scheme
-// (per request: a proxy's keep-alive connection carries many clients' requests).
-void H1Connection::apply_proxy_headers() {
-  Endpoint peer;
-  bool has_peer = transport_.client_endpoint(peer);
-  Forwarded f = resolve_forwarded(*ctx_.proxy_trust, !has_peer, peer.host, scope_.headers);
-  if (!f.client.empty()) {
-    forwarded_client_ = f.client;
-    forwarded_port_ = f.port;
+  bool secure = ctx_.scheme == "https";
+  if (ctx_.proxy_trust != nullptr) {
+    Endpoint peer;
+    bool has_peer = transport_.client_endpoint(peer);
+    Forwarded f = resolve_forwarded(*ctx_.proxy_trust, !has_peer, peer.host, scope_.headers);
+    if (!f.client.empty()) {
+      forwarded_client_ = f.client;
+      forwarded_port_ = f.port;
+    }
+    if (f.has_scheme) secure = f.secure;
   }
-  if (f.has_scheme) scope_.scheme = f.secure ? "https" : "http";
+  if (type == ScopeType::kWebSocket) {
+    scope_.scheme = secure ? "wss" : "ws";
+  } else {
+    scope_.scheme = secure ? "https" : "http";
+  }
 }
 
 bool H1Connection::client(Endpoint& out) {

@@ -195,7 +195,7 @@ class H1Connection final : public Exchange, private ParserHandler {
   void log_access();
   bool measuring() const { return ctx_.access_log != nullptr || ctx_.stats != nullptr; }
   void count_exchange();
-  void apply_proxy_headers();
+  void fill_scope(RequestHead& head, ScopeType type);
 
   H1Context& ctx_;
   Transport& transport_;

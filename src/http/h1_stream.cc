@@ -39,7 +39,6 @@ Action H1Connection::start_websocket(RequestHead& head) {
   start_stream(head, ScopeType::kWebSocket);
   ws_ = std::make_unique<WsExchange>(ctx_, transport_, *this, out_, head, check.key);
   scope_.method = {};
-  scope_.scheme = ctx_.scheme == "https" ? "wss" : "ws";
   scope_.subprotocols = ws_->subprotocols();
   // Whatever follows the head is WebSocket frames: the parser stops here for good.
   pause_ = Pause::kMessage;
@@ -69,17 +68,7 @@ void H1Connection::start_stream(RequestHead& head, ScopeType type) {
     Endpoint peer;
     transport_.client_endpoint(peer);  // looked up while the socket is open, for the log
   }
-  scope_ = Scope{};
-  scope_.type = type;
-  scope_.http_version = head.http_version();
-  scope_.method = head.method();
-  scope_.scheme = ctx_.scheme;
-  scope_.path = head.path();
-  scope_.path_is_utf8 = head.path_is_utf8();
-  scope_.raw_path = head.raw_path();
-  scope_.query_string = head.query_string();
-  scope_.headers = head.headers();
-  scope_.is_unix = transport_.is_unix();
+  fill_scope(head, type);
 }
 
 // One access-log line for the whole session, at its close: 101 (or the denial's, decline's,
@@ -87,7 +76,7 @@ void H1Connection::start_stream(RequestHead& head, ScopeType type) {
 void H1Connection::log_stream() {
   AccessRecord r;
   Endpoint peer;
-  r.client = transport_.client_endpoint(peer) ? peer.host : std::string_view("unix");
+  r.client = client(peer) ? peer.host : std::string_view("unix");
   r.method = head_ != nullptr ? head_->method() : std::string_view();
   r.raw_path = scope_.raw_path;
   r.query = scope_.query_string;

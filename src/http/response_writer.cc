@@ -277,4 +277,27 @@ std::string_view capacity_response() {
          "503 Service Unavailable - Server at capacity\r\n";
 }
 
+void HeldHeaders::assign(std::span<const Header> headers) {
+  packed_.clear();
+  for (const Header& h : headers) {
+    packed_.append(h.name);
+    packed_.push_back('\0');
+    packed_.append(h.value);
+    packed_.push_back('\0');
+  }
+}
+
+std::vector<Header> HeldHeaders::views() const {
+  std::vector<Header> out;
+  std::string_view p = packed_;
+  for (size_t at = 0; at < p.size();) {
+    size_t name_end = p.find('\0', at);
+    size_t value_end = p.find('\0', name_end + 1);
+    out.push_back(Header{p.substr(at, name_end - at),
+                         p.substr(name_end + 1, value_end - name_end - 1)});
+    at = value_end + 1;
+  }
+  return out;
+}
+
 }  // namespace pagi::http

@@ -5,7 +5,9 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/buffer_pool.h"
 #include "pagi/app.h"
@@ -61,6 +63,20 @@ void write_last_chunk(OutputQueue& out, std::span<const Header> trailers);
 void write_error_response(OutputQueue& out, int status, std::string_view message,
                           std::string_view date, std::string_view server,
                           std::span<const Header> extra = {});
+
+// Response headers kept past the app's call (the views it passed do not last): the WebSocket
+// denial and the SSE decline hold theirs until the last body. Packed as "name\0value\0"
+// (a checked header has no NUL).
+class HeldHeaders {
+ public:
+  void assign(std::span<const Header> headers);
+  // Views into this object, valid until the next assign.
+  std::vector<Header> views() const;
+  void release() { std::string().swap(packed_); }  // frees the memory
+
+ private:
+  std::string packed_;
+};
 
 // The raw 503 sent at --max-connections (byte-for-byte the reference's).
 std::string_view capacity_response();

@@ -350,14 +350,8 @@ pagi::SendResult Session::decline_start(int status, std::span<const Header> head
     error_.assign(err);
     return pagi::SendResult::kInvalid;
   }
-  // Kept as "name\0value\0" pairs until the body is complete (the app's views do not last).
-  decline_head_.clear();
-  for (const Header& h : headers) {
-    decline_head_.append(h.name);
-    decline_head_.push_back('\0');
-    decline_head_.append(h.value);
-    decline_head_.push_back('\0');
-  }
+  // Kept until the body is complete (the app's views do not last).
+  decline_head_.assign(headers);
   decline_body_.clear();
   decline_status_ = status;
   state_ = State::kDeclining;
@@ -377,15 +371,7 @@ pagi::SendResult Session::decline_body(std::string_view body, bool more) {
 }
 
 void Session::write_decline() {
-  std::vector<Header> headers;
-  for (size_t at = 0; at < decline_head_.size();) {
-    size_t name_end = decline_head_.find('\0', at);
-    size_t value_end = decline_head_.find('\0', name_end + 1);
-    headers.push_back(
-        Header{std::string_view(decline_head_).substr(at, name_end - at),
-               std::string_view(decline_head_).substr(name_end + 1, value_end - name_end - 1)});
-    at = value_end + 1;
-  }
+  std::vector<Header> headers = decline_head_.views();
   HeaderFacts facts;
   scan_response_headers(headers, facts);  // checked in decline_start
   write_head(out_, request_.http_minor, decline_status_, headers, facts, config_.date->get(),
@@ -406,7 +392,7 @@ void Session::write_decline() {
   state_ = State::kEnded;
   set_end("");
   wants_close_ = true;
-  std::string().swap(decline_head_);
+  decline_head_.release();
   std::string().swap(decline_body_);
   transport_.want_flush();
 }

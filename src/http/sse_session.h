@@ -12,6 +12,7 @@
 #include "common/buffer_pool.h"
 #include "http/date_cache.h"
 #include "http/session_transport.h"
+#include "http/response_writer.h"
 #include "http/sse_writer.h"
 #include "pagi/app.h"
 
@@ -145,7 +146,7 @@ class Session {
 
   // Decline.
   int decline_status_ = 0;
-  std::string decline_head_;  // the app's headers, checked, kept until the body is complete
+  HeldHeaders decline_head_;  // the app's headers, checked, kept until the body is complete
   std::string decline_body_;
 
   // Outcome.

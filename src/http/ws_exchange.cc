@@ -145,15 +145,7 @@ void WsExchange::answer(int status, std::string_view message, const char* reason
 }
 
 void WsExchange::write_denial() {
-  std::vector<Header> headers;
-  for (size_t at = 0; at < deny_head_.size();) {
-    size_t name_end = deny_head_.find('\0', at);
-    size_t value_end = deny_head_.find('\0', name_end + 1);
-    headers.push_back(
-        Header{std::string_view(deny_head_).substr(at, name_end - at),
-               std::string_view(deny_head_).substr(name_end + 1, value_end - name_end - 1)});
-    at = value_end + 1;
-  }
+  std::vector<Header> headers = deny_head_.views();
   HeaderFacts facts;
   scan_response_headers(headers, facts);  // checked in deny_start
   write_head(out_, 1, deny_status_, headers, facts, ctx_.date->get(), ctx_.server_header);
@@ -175,7 +167,7 @@ void WsExchange::write_denial() {
     end_known_ = true;
     end_reason_ = "";
   }
-  std::string().swap(deny_head_);
+  deny_head_.release();
   std::string().swap(deny_body_);
   transport_.want_flush();
   transport_.schedule();
@@ -307,7 +299,7 @@ SendResult WsExchange::close(int code, std::string_view reason) {
   }
   if (state_ == State::kGone || state_ == State::kAnswered) return SendResult::kClosed;
   // Before accept: the handshake is refused (PAGI.md §3.4), a started denial included.
-  std::string().swap(deny_head_);
+  deny_head_.release();
   std::string().swap(deny_body_);
   answer(403, "Forbidden", "");
   return SendResult::kOk;
@@ -341,13 +333,7 @@ SendResult WsExchange::deny_start(int status, std::span<const Header> headers) {
     error_ = err;
     return SendResult::kInvalid;
   }
-  deny_head_.clear();
-  for (const Header& h : headers) {
-    deny_head_.append(h.name);
-    deny_head_.push_back('\0');
-    deny_head_.append(h.value);
-    deny_head_.push_back('\0');
-  }
+  deny_head_.assign(headers);
   deny_body_.clear();
   deny_status_ = status;
   state_ = State::kDenying;

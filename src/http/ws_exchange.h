@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "http/h1_connection.h"
+#include "http/response_writer.h"
 #include "http/ws_session.h"
 
 namespace pagi::http {
@@ -109,7 +110,7 @@ class WsExchange final : private ws::SessionHandler, private SessionTransport {
 
   // Denial response.
   int deny_status_ = 0;
-  std::string deny_head_;  // "name\0value\0" pairs (the app's views do not last)
+  HeldHeaders deny_head_;
   std::string deny_body_;
 
   // Outcome before the session exists (the session reports its own).

@@ -51,6 +51,8 @@ class H1Hooks : public ::testing::Test {
     ctx.blocks = &blocks;
     ctx.date = &date;
     ctx.head_pool = &heads;
+    ctx.sse.date = &date;  // as the core sets it
+    ctx.sse.server_header = ctx.server_header;
   }
   void feed(App* app, const std::string& bytes) {
     ctx.app = app;
@@ -121,6 +123,30 @@ TEST_F(H1Hooks, UntrustedPeerKeepsItsOwnAddress) {
   feed(&app, "GET / HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 203.0.113.7\r\n\r\n");
   ASSERT_EQ(app.clients.size(), 1u);
   EXPECT_EQ(app.clients[0], "127.0.0.1:40000");
+}
+
+// WebSocket and SSE scopes take the forwarded scheme too, a websocket one as ws/wss.
+TEST_F(H1Hooks, ForwardedSchemeReachesWebSocketAndSseScopes) {
+  std::string error;
+  std::optional<ProxyTrust> trust = ProxyTrust::parse("127.0.0.1", &error);
+  ASSERT_TRUE(trust) << error;
+  ctx.proxy_trust = &*trust;
+  ClientApp ws_app;
+  feed(&ws_app,
+       "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+       "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+       "X-Forwarded-For: 203.0.113.7\r\nX-Forwarded-Proto: https\r\n\r\n");
+  ASSERT_EQ(ws_app.schemes.size(), 1u);
+  EXPECT_EQ(ws_app.schemes[0], "wss");
+  EXPECT_EQ(ws_app.clients[0], "203.0.113.7:0");
+
+  conn.reset();
+  ClientApp sse_app;
+  feed(&sse_app,
+       "GET /events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n"
+       "X-Forwarded-Proto: https\r\n\r\n");
+  ASSERT_EQ(sse_app.schemes.size(), 1u);
+  EXPECT_EQ(sse_app.schemes[0], "https");
 }
 
 }  // namespace
