@@ -83,12 +83,20 @@ std::string refuse_unbuilt(const Options& o) {
   return {};
 }
 
+// The mode, as the reference runner resolves it: -E, else PAGI_ENV, else development when
+// stdin is a TTY and production when not.
+std::string resolve_mode(const Options& o) {
+  if (!o.env_mode.empty()) return o.env_mode;
+  const char* env = getenv("PAGI_ENV");
+  if (env != nullptr && *env != '\0') return env;
+  return isatty(STDIN_FILENO) ? "development" : "production";
+}
+
 // Where access-log lines go, as the reference runner decides: --no-access-log: nowhere;
-// --access-log FILE: appended to FILE; else nowhere in production mode (-E > PAGI_ENV > a TTY
-// on stdin means development) and stderr in any other mode. -q does not silence it (the
-// reference's quiet only mutes the server's own messages). Returns the fd (-1: none), or -2
-// with `error` set.
-int open_access_log(const Options& o, std::string* error) {
+// --access-log FILE: appended to FILE; else nowhere in production mode and stderr in any
+// other mode. -q does not silence it (the reference's quiet only mutes the server's own
+// messages). Returns the fd (-1: none), or -2 with `error` set.
+int open_access_log(const Options& o, const std::string& mode, std::string* error) {
   if (o.no_access_log) return -1;
   if (o.access_log) {
     int fd = open(o.access_log->c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
@@ -97,11 +105,6 @@ int open_access_log(const Options& o, std::string* error) {
       return -2;
     }
     return fd;
-  }
-  std::string mode = o.env_mode;
-  if (mode.empty()) {
-    const char* env = getenv("PAGI_ENV");
-    mode = env != nullptr ? env : (isatty(STDIN_FILENO) ? "development" : "production");
   }
   return mode == "production" ? -1 : STDERR_FILENO;
 }
@@ -484,8 +487,11 @@ int run_server(const Options& o, const std::vector<std::string>& argv) {
     int rc = daemonize(&daemon_ready_fd);
     if (rc >= 0) return rc;
   }
-  // Decided before -E is exported to PAGI_ENV, which the rule reads when -E is not given.
-  int access_log_fd = open_access_log(o, &error);
+  // The resolved mode is exported, as the reference runner does, so the app (and a reloaded
+  // process) sees the mode it runs in even when it came from the TTY rule.
+  std::string mode = resolve_mode(o);
+  setenv("PAGI_ENV", mode.c_str(), 1);
+  int access_log_fd = open_access_log(o, mode, &error);
   if (access_log_fd == -2) {
     fprintf(stderr, "pagi-server: %s\n", error.c_str());
     return 1;
@@ -498,7 +504,6 @@ int run_server(const Options& o, const std::vector<std::string>& argv) {
     }
   } access_log_closer{access_log_fd};
   config.access_log_fd = access_log_fd;
-  if (!o.env_mode.empty()) setenv("PAGI_ENV", o.env_mode.c_str(), 1);
 
   bool native = !o.eval_code.has_value() && apps::is_native_spec(o.app);
   if (native && (!o.modules.empty() || !o.libs.empty())) {

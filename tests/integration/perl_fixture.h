@@ -80,13 +80,19 @@ class PerlFixture : public ::testing::TestWithParam<bool> {
   std::unique_ptr<Server> server_;
 };
 
-// Sets an environment variable for the servers this test starts; restored at scope exit.
+// Sets (or, given nullptr, unsets) an environment variable for the servers this test starts;
+// restored at scope exit.
 class ScopedEnv {
  public:
-  ScopedEnv(const char* name, const std::string& value) : name_(name) {
+  ScopedEnv(const char* name, const char* value) : name_(name) {
     if (const char* old = getenv(name)) old_ = old;
-    setenv(name, value.c_str(), 1);
+    if (value != nullptr) {
+      setenv(name, value, 1);
+    } else {
+      unsetenv(name);
+    }
   }
+  ScopedEnv(const char* name, const std::string& value) : ScopedEnv(name, value.c_str()) {}
   ~ScopedEnv() {
     if (old_) {
       setenv(name_, old_->c_str(), 1);

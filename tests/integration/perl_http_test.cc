@@ -441,6 +441,37 @@ TEST(PerlLoad, EvalCodeWithModules) {
   EXPECT_EQ(r->body, R"([4,"GET"])");
 }
 
+// The runner exports the mode it resolved (-E > PAGI_ENV > TTY on stdin), so the app sees it
+// even when it came from the TTY rule; the test's servers have stdin on /dev/null.
+TEST(PerlLoad, ResolvedModeIsExportedAsPagiEnv) {
+  const std::string app =
+      "sub { my ($s, $r, $send) = @_; "
+      "$send->({type => 'http.response.start', status => 200})->then(sub { "
+      "$send->({type => 'http.response.body', body => $ENV{PAGI_ENV} // 'unset'}) }) }";
+  struct Case {
+    const char* env;
+    std::vector<std::string> flags;
+    std::string mode;
+  };
+  const Case cases[] = {
+      {nullptr, {}, "production"},
+      {nullptr, {"-E", "none"}, "none"},
+      {"development", {}, "development"},
+      {"development", {"-E", "production"}, "production"},
+  };
+  for (const Case& c : cases) {
+    ScopedEnv env("PAGI_ENV", c.env);
+    std::vector<std::string> args = {"-e", app, "--cores", "1", "--no-access-log"};
+    args.insert(args.end(), c.flags.begin(), c.flags.end());
+    std::string why;
+    auto s = Server::start(args, &why);
+    ASSERT_TRUE(s) << why;
+    auto r = request(s->port(), "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->body, c.mode) << (c.env ? c.env : "unset") << " " << testing::PrintToString(c.flags);
+  }
+}
+
 TEST(PerlLoad, AppOptionLoadsAFile) {
   std::string why;
   auto s = Server::start({"--app", app_path("hello.pl"), "--cores", "1"}, &why);
