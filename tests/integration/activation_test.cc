@@ -29,6 +29,20 @@ std::optional<Response> get_unix(const std::string& path) {
   return c->read_response();
 }
 
+// SIGTERM: the server drains and exits 0.
+void expect_clean_stop(Launched& s) {
+  kill(s.pid(), SIGTERM);
+  int status = s.wait_exit(20s);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << s.log();
+}
+
+// SIGTERM, and the unix socket file systemd made (PATH) is still there afterwards.
+void stop_keeping_socket_file(Launched& s, const std::string& path) {
+  expect_clean_stop(s);
+  struct stat st;
+  EXPECT_EQ(stat(path.c_str(), &st), 0) << "systemd's socket file was removed";
+}
+
 TEST(Activation, TcpSocketFromTheLauncherIsServedByEveryCore) {
   int port = free_port();
   int fd = listen_tcp(port);
@@ -50,9 +64,7 @@ TEST(Activation, TcpSocketFromTheLauncherIsServedByEveryCore) {
     EXPECT_TRUE(contains(r->body, "LISTEN_PID=unset,LISTEN_FDS=unset,LISTEN_FDNAMES=unset"))
         << r->body;
   }
-  kill(s->pid(), SIGTERM);
-  int status = s->wait_exit(20s);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << s->log();
+  expect_clean_stop(*s);
 }
 
 TEST(Activation, UnixSocketFromTheLauncherIsServedAndItsFileKeptAtExit) {
@@ -70,11 +82,7 @@ TEST(Activation, UnixSocketFromTheLauncherIsServedAndItsFileKeptAtExit) {
     ASSERT_TRUE(r) << s->log();
     EXPECT_EQ(r->body, "Hello, World!");
   }
-  kill(s->pid(), SIGTERM);
-  int status = s->wait_exit(20s);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << s->log();
-  struct stat st;
-  EXPECT_EQ(stat(path.c_str(), &st), 0) << "systemd's socket file was removed";
+  stop_keeping_socket_file(*s, path);
 }
 
 TEST(Activation, InheritedSocketMatchingNoListenerIsWarnedAndClosed) {
@@ -136,11 +144,7 @@ TEST(Activation, SystemdSocketActivateHandsTcpAndUnixSockets) {
   auto r = get_unix(path);
   ASSERT_TRUE(r) << s->log();
   EXPECT_EQ(r->body, "Hello, World!");
-  kill(s->pid(), SIGTERM);
-  int status = s->wait_exit(20s);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << s->log();
-  struct stat st;
-  EXPECT_EQ(stat(path.c_str(), &st), 0) << "systemd's socket file was removed";
+  stop_keeping_socket_file(*s, path);
 }
 
 

@@ -48,41 +48,21 @@ pid_t new_pid_in(const std::string& log) {
   return pid_t(std::stoi(m[1]));
 }
 
-class ReloadTest : public ::testing::TestWithParam<bool> {
+class ReloadTest : public PerlFixture {
  protected:
   void SetUp() override { become_subreaper(); }
-  bool on_unix() const { return GetParam(); }
 
   void start(std::vector<std::string> extra = {}) {
     app_ = dir_.file("app.pl");
     pid_file_ = dir_.file("pagi.pid");
-    std::vector<std::string> args{app_, "--cores", "2", "--pid", pid_file_};
+    std::vector<std::string> args{"--cores", "2", "--pid", pid_file_};
     args.insert(args.end(), extra.begin(), extra.end());
-    if (on_unix()) {
-      sock_ = dir_.file("pagi.sock");
-      args.push_back("--socket");
-      args.push_back(sock_);
-    }
-    std::string why;
-    server_ = Server::start(args, &why);
-    ASSERT_TRUE(server_) << why;
+    PerlFixture::start(app_, args);
   }
 
-  std::unique_ptr<Client> connect() {
-    return on_unix() ? Client::unix_socket(sock_) : Client::tcp(server_->port());
-  }
+  std::optional<Response> get() { return PerlFixture::get("/", "Connection: close\r\n"); }
 
-  std::optional<Response> get() {
-    auto c = connect();
-    if (!c || !c->send("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")) {
-      return std::nullopt;
-    }
-    return c->read_response();
-  }
-
-  TempDir dir_;
-  std::string app_, pid_file_, sock_;
-  std::unique_ptr<Server> server_;
+  std::string app_, pid_file_;
 };
 
 // Clients that never stop during the reload: some open a connection per request, others
@@ -402,8 +382,7 @@ TEST(ReloadSignals, MetricsSocketSurvivesTheReload) {
   EXPECT_TRUE(wait_gone(new_pid, 20s));
 }
 
-INSTANTIATE_TEST_SUITE_P(Listeners, ReloadTest, ::testing::Bool(),
-                         [](const auto& info) { return info.param ? "Unix" : "Tcp"; });
+INSTANTIATE_TEST_SUITE_P(Listeners, ReloadTest, ::testing::Bool(), transport_name);
 
 }  // namespace
 }  // namespace pagi::test
