@@ -89,7 +89,7 @@ void PerlApp::run_callbacks(std::vector<SV*>& cbs, SV* arg, const char* what, bo
     if (arg != nullptr) XPUSHs(arg);
     PUTBACK;
     call_sv(cb, G_DISCARD | G_EVAL);
-    if (SvTRUE(ERRSV)) {
+    if (call_died(aTHX)) {
       std::string msg = error_text(aTHX_ ERRSV);
       LOG_WARN("%s: %s", what, msg.c_str());
     }

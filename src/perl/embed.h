@@ -3,8 +3,10 @@
 // Include it after every other header: perl.h defines many short macros.
 #pragma once
 
+#include <initializer_list>
 #include <memory>
 #include <string>
+#include <type_traits>
 
 #include "pagi/app.h"
 #include "perl/perl_host.h"
@@ -45,5 +47,43 @@ std::unique_ptr<App> make_perl_app(PerlInterpreter* interp, int core, int cores,
 // The text of a Perl error value ($@ or a Future failure): stringified without letting an
 // overloaded object's die escape, trailing newline removed.
 std::string error_text(pTHX_ SV* err);
+
+// True when the last G_EVAL call died. $@ may be an exception object whose overloaded
+// stringification or boolean dies (outside any eval here: the whole process would exit), so a
+// reference counts as an error without its overloads being called.
+inline bool call_died(pTHX) {
+  SV* e = ERRSV;
+  return SvROK(e) || SvTRUE_nomg(e);
+}
+
+// Calls NAME in scalar context under G_EVAL: a method of the first argument when `method`,
+// else the sub of that name. ARGS are pushed in order (nullptr ones skipped; mortal ones are
+// freed with the call's temporaries). USE gets the result (undef if the call died, with ERRSV
+// set) while it is still alive, and what USE returns (if anything) is returned.
+template <class Use>
+auto call_scalar(pTHX_ const char* name, bool method, std::initializer_list<SV*> args, Use&& use) {
+  dSP;
+  ENTER;
+  SAVETMPS;
+  PUSHMARK(SP);
+  for (SV* a : args) {
+    if (a != nullptr) XPUSHs(a);
+  }
+  PUTBACK;
+  int n = method ? call_method(name, G_SCALAR | G_EVAL) : call_pv(name, G_SCALAR | G_EVAL);
+  SPAGAIN;
+  SV* result = n == 1 ? POPs : &PL_sv_undef;
+  PUTBACK;
+  if constexpr (std::is_void_v<std::invoke_result_t<Use, SV*>>) {
+    use(result);
+    FREETMPS;
+    LEAVE;
+  } else {
+    auto out = use(result);
+    FREETMPS;
+    LEAVE;
+    return out;
+  }
+}
 
 }  // namespace pagi::perl

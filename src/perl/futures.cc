@@ -26,20 +26,9 @@ SV* PerlApp::future_hash(bool ready, const char* slot, SV* value) {
 }
 
 SV* PerlApp::future_by_method(const char* method, SV* value) {
-  dSP;
-  ENTER;
-  SAVETMPS;
-  PUSHMARK(SP);
-  XPUSHs(sv_2mortal(newSVpvs("Future")));
-  if (value != nullptr) XPUSHs(sv_2mortal(value));
-  PUTBACK;
-  int n = call_method(method, G_SCALAR | G_EVAL);
-  SPAGAIN;
-  SV* f = n == 1 ? newSVsv(POPs) : newSV(0);
-  PUTBACK;
-  FREETMPS;
-  LEAVE;
-  return f;
+  return call_scalar(aTHX_ method, true,
+                     {sv_2mortal(newSVpvs("Future")), value ? sv_2mortal(value) : nullptr},
+                     [&](SV* f) { return newSVsv(f); });
 }
 
 // Each returns a new reference (the XS caller mortalises it); `value` is taken over.
@@ -71,7 +60,7 @@ void PerlApp::resolve(SV* future, const char* method, SV* value) {
   if (value != nullptr) XPUSHs(sv_2mortal(value));
   PUTBACK;
   call_method(method, G_DISCARD | G_EVAL);
-  if (SvTRUE(ERRSV)) {
+  if (call_died(aTHX)) {
     std::string msg = error_text(aTHX_ ERRSV);
     LOG_ERROR("PAGI application error (in a Future callback): %s", msg.c_str());
   }
@@ -99,25 +88,15 @@ void PerlApp::future_outcome(SV* future, bool* failed, std::string* message) {
     }
     return;
   }
-  dSP;
-  ENTER;
-  SAVETMPS;
-  PUSHMARK(SP);
-  XPUSHs(future);
-  PUTBACK;
-  int n = call_method("failure", G_SCALAR | G_EVAL);
-  SPAGAIN;
-  SV* e = n == 1 ? POPs : &PL_sv_undef;
-  PUTBACK;
-  if (SvTRUE(ERRSV)) {
-    *failed = true;
-    *message = error_text(aTHX_ ERRSV);
-  } else if (SvOK(e)) {
-    *failed = true;
-    *message = error_text(aTHX_ e);
-  }
-  FREETMPS;
-  LEAVE;
+  call_scalar(aTHX_ "failure", true, {future}, [&](SV* e) {
+    if (call_died(aTHX)) {
+      *failed = true;
+      *message = error_text(aTHX_ ERRSV);
+    } else if (SvOK(e)) {
+      *failed = true;
+      *message = error_text(aTHX_ e);
+    }
+  });
 }
 
 bool PerlApp::future_is_ready(SV* future) {
@@ -125,20 +104,8 @@ bool PerlApp::future_is_ready(SV* future) {
     SV** ready = hv_fetchs(reinterpret_cast<HV*>(SvRV(future)), "ready", 0);
     return ready != nullptr && SvTRUE(*ready);
   }
-  dSP;
-  ENTER;
-  SAVETMPS;
-  PUSHMARK(SP);
-  XPUSHs(future);
-  PUTBACK;
-  int n = call_method("is_ready", G_SCALAR | G_EVAL);
-  SPAGAIN;
-  SV* v = n == 1 ? POPs : &PL_sv_undef;
-  PUTBACK;
-  bool ready = !SvTRUE(ERRSV) && SvTRUE(v);
-  FREETMPS;
-  LEAVE;
-  return ready;
+  return call_scalar(aTHX_ "is_ready", true, {future},
+                     [&](SV* v) { return !call_died(aTHX) && SvTRUE(v); });
 }
 
 }  // namespace pagi::perl

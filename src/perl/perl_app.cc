@@ -91,7 +91,7 @@ void PerlApp::start(LifecycleDone& done) {
   PUSHs(sv_2mortal(newSViv(core_ + 1)));
   PUTBACK;
   call_method("startup", G_DISCARD | G_EVAL);
-  if (SvTRUE(ERRSV)) lifespan_report(true, false, error_text(aTHX_ ERRSV));
+  if (call_died(aTHX)) lifespan_report(true, false, error_text(aTHX_ ERRSV));
   FREETMPS;
   LEAVE;
 }
@@ -110,7 +110,7 @@ void PerlApp::stop(LifecycleDone& done) {
   XPUSHs(current);
   PUTBACK;
   call_method("shutdown", G_DISCARD | G_EVAL);
-  if (SvTRUE(ERRSV)) lifespan_report(false, false, error_text(aTHX_ ERRSV));
+  if (call_died(aTHX)) lifespan_report(false, false, error_text(aTHX_ ERRSV));
   FREETMPS;
   LEAVE;
 }
@@ -159,7 +159,7 @@ void PerlApp::on_request(Exchange& ex) {
   SPAGAIN;
   SV* ret = n == 1 ? POPs : &PL_sv_undef;
   PUTBACK;
-  if (SvTRUE(ERRSV)) {
+  if (call_died(aTHX)) {
     finish(r, true, error_text(aTHX_ ERRSV));
   } else {
     watch_result(r, ret);
@@ -283,7 +283,7 @@ void PerlApp::watch_result(Request* r, SV* ret) {
   XPUSHs(sv_2mortal(bound_sub(xs_app_ready, r)));
   PUTBACK;
   call_method("on_ready", G_DISCARD | G_EVAL);
-  if (SvTRUE(ERRSV)) finish(r, true, error_text(aTHX_ ERRSV));
+  if (call_died(aTHX)) finish(r, true, error_text(aTHX_ ERRSV));
   FREETMPS;
   LEAVE;
 }

@@ -332,7 +332,7 @@ class Root {
  private:
   static bool eval_text(pTHX_ const char* code, const char* what, std::string* error) {
     eval_pv(code, FALSE);
-    if (SvTRUE(ERRSV)) {
+    if (call_died(aTHX)) {
       *error = std::string(what) + ": " + error_text(aTHX_ ERRSV);
       return false;
     }
@@ -364,7 +364,7 @@ class Root {
     SV* app = n == 1 ? POPs : &PL_sv_undef;
     PUTBACK;
     bool ok = true;
-    if (SvTRUE(ERRSV)) {
+    if (call_died(aTHX)) {
       *error = error_text(aTHX_ ERRSV);
       ok = false;
     } else {
@@ -384,26 +384,17 @@ class Root {
 std::string error_text(pTHX_ SV* err) {
   std::string text;
   if (SvROK(err)) {
-    // An exception object: its stringification is Perl code that may itself die.
-    dSP;
-    ENTER;
-    SAVETMPS;
-    PUSHMARK(SP);
-    XPUSHs(err);
-    PUTBACK;
-    int n = call_pv("PAGI::Server::Embed::_errstr", G_SCALAR | G_EVAL);
-    SPAGAIN;
-    SV* s = n == 1 ? POPs : &PL_sv_undef;
-    PUTBACK;
-    if (!SvTRUE(ERRSV) && SvOK(s)) {
+    // An exception object: its stringification is Perl code that may itself die. Passed as a
+    // copy: ERR is often $@ itself, which the G_EVAL call clears on entry.
+    SV* copy = sv_2mortal(newSVsv(err));
+    text = call_scalar(aTHX_ "PAGI::Server::Embed::_errstr", false, {copy}, [&](SV* s) {
+      if (call_died(aTHX) || !SvOK(s)) {
+        return std::string("(an exception object that cannot be printed)");
+      }
       STRLEN len;
       const char* p = SvPV(s, len);
-      text.assign(p, len);
-    } else {
-      text = "(an exception object that cannot be printed)";
-    }
-    FREETMPS;
-    LEAVE;
+      return std::string(p, len);
+    });
   } else if (SvOK(err)) {
     STRLEN len;
     const char* p = SvPV(err, len);

@@ -441,6 +441,41 @@ TEST(PerlLoad, EvalCodeWithModules) {
   EXPECT_EQ(r->body, R"([4,"GET"])");
 }
 
+// Errors reach the log by their text: an exception object by its stringification, and one
+// whose stringification dies by a fixed phrase. Run with the direct Future::PP hashes and,
+// under PERL_FUTURE_DEBUG (Future's own methods are then called), with the method calls.
+TEST(PerlErrors, ExceptionObjectsAndFailedFuturesOnBothFuturePaths) {
+  const std::string app =
+      "package Nice { use overload '\"\"' => sub { 'a nice error' } } "
+      "package Boom { use overload '\"\"' => sub { die \"nested\\n\" } } "
+      "sub { my ($s, $r, $send) = @_; my $p = $s->{path}; "
+      "die bless({}, 'Nice') if $p eq '/nice'; "
+      "die bless({}, 'Boom') if $p eq '/boom'; "
+      "return Future->fail(\"failed future\\n\") if $p eq '/fail'; "
+      "$send->({type => 'http.response.start', status => 200})->then(sub { "
+      "$send->({type => 'http.response.body', body => 'ok'}) }) }";
+  for (const char* debug : {"0", "1"}) {
+    SCOPED_TRACE(std::string("PERL_FUTURE_DEBUG=") + debug);
+    ScopedEnv env("PERL_FUTURE_DEBUG", debug[0] == '1' ? debug : nullptr);
+    std::string why;
+    auto s = Server::start({"-e", app, "--cores", "1", "--no-access-log"}, &why);
+    ASSERT_TRUE(s) << why;
+    for (const char* path : {"/nice", "/boom", "/fail"}) {
+      auto r = request(s->port(), std::string("GET ") + path + " HTTP/1.1\r\nHost: x\r\n\r\n");
+      ASSERT_TRUE(r) << path;
+      EXPECT_EQ(r->status, 500) << path;
+    }
+    auto ok = request(s->port(), "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    ASSERT_TRUE(ok);
+    EXPECT_EQ(ok->body, "ok");
+    EXPECT_TRUE(s->wait_for_log("PAGI application error: a nice error", 5s)) << s->log();
+    EXPECT_TRUE(s->wait_for_log(
+        "PAGI application error: (an exception object that cannot be printed)", 5s))
+        << s->log();
+    EXPECT_TRUE(s->wait_for_log("PAGI application error: failed future", 5s)) << s->log();
+  }
+}
+
 // The runner exports the mode it resolved (-E > PAGI_ENV > TTY on stdin), so the app sees it
 // even when it came from the TTY rule; the test's servers have stdin on /dev/null.
 TEST(PerlLoad, ResolvedModeIsExportedAsPagiEnv) {
