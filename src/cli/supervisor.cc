@@ -123,8 +123,15 @@ log::Level to_log_level(LogLevel l) {
 constexpr const char* kReloadFdEnv = "PAGI_RELOAD_FD";  // pipe the new process reports on
 constexpr const char* kSystemdSocketsEnv = "PAGI_SYSTEMD_SOCKETS";  // unix paths systemd owns
 
-// How long a new process may take to serve before the reload is given up.
+// How long a new process may take to serve before the reload is given up: lifespan startup
+// plus 30 s to load the app, unless PAGI_RELOAD_TIMEOUT (seconds) says otherwise, for an app
+// whose load takes longer (or, in the tests, to see the give-up without waiting).
 int reload_timeout_seconds(const Options& o) {
+  if (const char* env = getenv("PAGI_RELOAD_TIMEOUT")) {
+    char* end = nullptr;
+    long v = strtol(env, &end, 10);
+    if (end != env && *end == '\0' && v > 0 && v <= 86400) return int(v);
+  }
   return (o.lifespan_startup_timeout > 0 ? o.lifespan_startup_timeout : 60) + 30;
 }
 

@@ -205,6 +205,29 @@ TEST_P(ReloadTest, AppThatDoesNotCompileKeepsTheOldProcessServing) {
   EXPECT_TRUE(wait_gone(new_pid, 20s));
 }
 
+// A new process that hangs while loading the app never reports: after PAGI_RELOAD_TIMEOUT it
+// is killed and the old process goes on serving the old code.
+TEST_P(ReloadTest, NewProcessThatNeverServesIsKilledAndTheOldKeepsServing) {
+  ScopedEnv timeout("PAGI_RELOAD_TIMEOUT", "2");
+  write_app(dir_.file("app.pl"), "v1");
+  ASSERT_NO_FATAL_FAILURE(start());
+  pid_t old_pid = server_->pid();
+  write_app(app_, "v2");
+  std::string hanging = "sleep 3600;\n" + slurp(app_);
+  std::ofstream(app_) << hanging;
+  kill(old_pid, SIGHUP);
+  ASSERT_TRUE(server_->wait_for_log("Reload failed: the new process was not serving after 2 s "
+                                    "(killed); still serving (pid " +
+                                        std::to_string(old_pid) + ")",
+                                    30s))
+      << server_->log();
+  EXPECT_TRUE(server_->running());
+  auto r = get();
+  ASSERT_TRUE(r) << server_->log();
+  EXPECT_EQ(field(r->body, "version"), "v1");
+  EXPECT_EQ(field(r->body, "pid"), std::to_string(old_pid));
+}
+
 TEST_P(ReloadTest, LifespanStartupFailureKeepsTheOldProcessServing) {
   write_app(dir_.file("app.pl"), "v1");
   ASSERT_NO_FATAL_FAILURE(start());
