@@ -5,16 +5,12 @@
 #include "cli/supervisor.h"
 
 #include <fcntl.h>
-#include <grp.h>
 #include <poll.h>
-#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
-#include <linux/close_range.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,7 +26,9 @@
 #include <vector>
 
 #include "apps/app_factory.h"
+#include "cli/handover.h"
 #include "cli/notify.h"
+#include "cli/process.h"
 #include "common/log.h"
 #include "http/proxy_headers.h"
 #include "perl/perl_host.h"
@@ -40,8 +38,6 @@
 #include "server/listener.h"
 #include "server/metrics.h"
 #include "server/metrics_server.h"
-
-extern char** environ;
 
 namespace pagi::cli {
 namespace {
@@ -119,10 +115,6 @@ log::Level to_log_level(LogLevel l) {
   return log::Level::kInfo;
 }
 
-// The reload hand-over's own environment variables (PAGI_REUSE is the reference's).
-constexpr const char* kReloadFdEnv = "PAGI_RELOAD_FD";  // pipe the new process reports on
-constexpr const char* kSystemdSocketsEnv = "PAGI_SYSTEMD_SOCKETS";  // unix paths systemd owns
-
 // How long a new process may take to serve before the reload is given up: lifespan startup
 // plus 30 s to load the app, unless PAGI_RELOAD_TIMEOUT (seconds) says otherwise, for an app
 // whose load takes longer (or, in the tests, to see the give-up without waiting).
@@ -133,310 +125,6 @@ int reload_timeout_seconds(const Options& o) {
     if (end != env && *end == '\0' && v > 0 && v <= 86400) return int(v);
   }
   return (o.lifespan_startup_timeout > 0 ? o.lifespan_startup_timeout : 60) + 30;
-}
-
-// Sockets handed to this process: by systemd (socket activation) and by the process that
-// started this one in a reload (PAGI_REUSE). All of them CLOEXEC from here on.
-struct HandedSockets {
-  std::vector<server::InheritedSocket> pool;
-  std::vector<std::string> systemd_paths;  // unix socket files systemd made: never removed
-};
-
-HandedSockets take_handed_sockets() {
-  HandedSockets h;
-  std::string warning;
-  h.pool = server::take_systemd_sockets(&warning);
-  if (!warning.empty()) LOG_WARN("%s", warning.c_str());
-  for (const auto& s : h.pool) {
-    if (s.is_unix) h.systemd_paths.push_back(s.path);
-  }
-  warning.clear();
-  for (auto& s : server::take_reused_sockets(&warning)) h.pool.push_back(std::move(s));
-  if (!warning.empty()) LOG_WARN("%s", warning.c_str());
-  if (const char* paths = getenv(kSystemdSocketsEnv)) {
-    std::string_view rest = paths;
-    while (!rest.empty()) {
-      size_t comma = rest.find(',');
-      if (comma != 0) h.systemd_paths.emplace_back(rest.substr(0, comma));
-      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-    }
-    unsetenv(kSystemdSocketsEnv);
-  }
-  for (const auto& s : h.pool) fcntl(s.fd, F_SETFD, FD_CLOEXEC);
-  return h;
-}
-
-std::string describe(const server::InheritedSocket& s) {
-  if (s.is_unix) return "unix:" + s.path;
-  bool v6 = s.host.find(':') != std::string::npos;
-  return (v6 ? "[" + s.host + "]" : s.host) + ":" + std::to_string(s.port);
-}
-
-// Opens one listener, adopting a handed socket where one matches (by ip:port or unix path; a
-// --port 0 listener adopts the handed socket on its host, whatever its port). `cores`: how
-// many SO_REUSEPORT sockets a TCP listener that is bound here gets.
-bool open_listener(const ListenSpec& spec, int cores, int backlog, HandedSockets& handed,
-                   server::Listener& l, std::string* error) {
-  if (spec.kind == ListenSpec::Kind::kUnix) {
-    std::vector<int> fds = server::claim_unix(handed.pool, spec.path);
-    if (!fds.empty()) {
-      for (size_t i = 1; i < fds.size(); ++i) close(fds[i]);
-      l.is_unix = true;
-      l.path = spec.path;
-      l.fds = {fds[0]};
-      for (const std::string& p : handed.systemd_paths) l.from_systemd |= p == spec.path;
-      LOG_DEBUG("unix:%s: inherited socket (fd %d)", spec.path.c_str(), fds[0]);
-      return true;
-    }
-    return server::open_unix_listener(spec.path, spec.mode.value_or(-1), backlog, l, error);
-  }
-  std::string host;
-  bool wildcard = false;
-  if (!server::resolve_bind_host(spec.host, host, wildcard, error)) return false;
-  std::vector<int> fds = server::claim_tcp(handed.pool, host, spec.port);
-  if (!fds.empty()) {
-    server::InheritedSocket first;
-    server::describe_socket(fds[0], first);
-    l.host = host;
-    l.port = first.port;
-    l.wildcard = wildcard;
-    l.fds = std::move(fds);
-    LOG_DEBUG("%s: %zu inherited socket(s)", l.describe().c_str(), l.fds.size());
-    return true;
-  }
-  return server::open_tcp_listener(spec.host, spec.port, cores, backlog, l, error);
-}
-
-// The configured listeners (see open_listener).
-bool open_listeners(const Options& o, int cores, HandedSockets& handed,
-                    std::vector<server::Listener>& out, std::string* error) {
-  for (const ListenSpec& spec : o.listeners) {
-    server::Listener l;
-    if (!open_listener(spec, cores, o.listener_backlog, handed, l, error)) return false;
-    out.push_back(std::move(l));
-  }
-  return true;
-}
-
-// Handed sockets nothing matched are closed with a warning.
-void close_unclaimed(HandedSockets& handed) {
-  for (const server::InheritedSocket& s : handed.pool) {
-    LOG_WARN("Inherited socket %s (fd %d, from %s) matches no configured listener: closing it",
-             describe(s).c_str(), s.fd, s.origin.c_str());
-    close(s.fd);
-  }
-  handed.pool.clear();
-}
-
-// What a reload needs to start this program again as it was started.
-struct Launch {
-  std::string exe;   // the binary's path at start (a replaced binary is picked up)
-  std::string cwd;   // the directory we were started in (relative paths in argv)
-  std::vector<std::string> argv;
-};
-
-// Forks and execs the successor: same binary, arguments and environment, plus PAGI_REUSE
-// naming every listening fd (CLOEXEC cleared in the child only) and PAGI_RELOAD_FD naming the
-// write end of a pipe whose read end is returned in *ready_fd. -1 on failure.
-pid_t spawn_successor(const Launch& launch, const std::vector<server::Listener>& listeners,
-                      int* ready_fd, std::string* error) {
-  std::vector<server::ReuseEntry> entries;
-  std::vector<int> keep;
-  std::string systemd_paths;
-  for (const server::Listener& l : listeners) {
-    for (int fd : l.fds) {
-      server::ReuseEntry e;
-      e.is_unix = l.is_unix;
-      e.host = l.host;
-      e.port = l.port;
-      e.path = l.path;
-      e.fd = fd;
-      entries.push_back(std::move(e));
-      keep.push_back(fd);
-    }
-    if (l.is_unix && l.from_systemd) {
-      if (!systemd_paths.empty()) systemd_paths += ',';
-      systemd_paths += l.path;
-    }
-  }
-  int p[2];
-  if (pipe2(p, O_CLOEXEC) < 0) {
-    *error = std::string("pipe: ") + strerror(errno);
-    return -1;
-  }
-  keep.push_back(p[1]);
-
-  std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) {
-    std::string_view v(*e);
-    bool ours = v.starts_with("PAGI_REUSE=") || v.starts_with(std::string(kReloadFdEnv) + "=") ||
-                v.starts_with(std::string(kSystemdSocketsEnv) + "=");
-    if (!ours) env.emplace_back(v);
-  }
-  env.push_back("PAGI_REUSE=" + server::format_pagi_reuse(entries));
-  env.push_back(std::string(kReloadFdEnv) + "=" + std::to_string(p[1]));
-  if (!systemd_paths.empty()) env.push_back(std::string(kSystemdSocketsEnv) + "=" + systemd_paths);
-  std::vector<char*> envp, argvp;
-  for (std::string& e : env) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> args = launch.argv;
-  for (std::string& a : args) argvp.push_back(a.data());
-  argvp.push_back(nullptr);
-
-  pid_t pid = fork();
-  if (pid == 0) {
-    // The parent has threads: only async-signal-safe calls until exec. No descriptor but
-    // stdio, the listeners and the pipe survives the exec (a client connection kept open by
-    // the child would never see its close).
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
-    for (int fd : keep) fcntl(fd, F_SETFD, 0);
-    if (!launch.cwd.empty() && chdir(launch.cwd.c_str()) != 0) _exit(127);
-    execve(launch.exe.c_str(), argvp.data(), envp.data());
-    execve("/proc/self/exe", argvp.data(), envp.data());
-    _exit(127);
-  }
-  close(p[1]);
-  if (pid < 0) {
-    *error = std::string("fork: ") + strerror(errno);
-    close(p[0]);
-    return -1;
-  }
-  *ready_fd = p[0];
-  return pid;
-}
-
-std::string describe_exit(int status) {
-  if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) return std::string("was killed by SIG") + sigabbrev_np(WTERMSIG(status));
-  return "stopped";
-}
-
-bool write_pid_file(const std::string& path) {
-  std::string text = std::to_string(getpid()) + "\n";
-  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  bool ok = fd >= 0 && write(fd, text.data(), text.size()) == ssize_t(text.size());
-  int err = errno;
-  if (fd >= 0) close(fd);
-  errno = err;
-  return ok;
-}
-
-
-// --user/--group resolved before anything is bound (a typo fails at once) and applied after
-// the listeners are open and before the app is loaded.
-struct Identity {
-  bool wanted = false;  // --user or --group given
-  bool change = false;  // false: already running as them (a reloaded server)
-  bool set_uid = false;
-  uid_t uid = 0;
-  gid_t gid = 0;
-  std::string user;  // for initgroups; empty for a numeric uid without a passwd entry
-};
-
-bool all_digits(const std::string& s) {
-  return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
-}
-
-bool resolve_identity(const Options& o, Identity& id, std::string* error) {
-  if (!o.user && !o.group) return true;
-  id.wanted = true;
-  const passwd* pw = nullptr;
-  if (o.user) {
-    pw = all_digits(*o.user) ? getpwuid(uid_t(std::stoul(*o.user))) : getpwnam(o.user->c_str());
-    if (pw == nullptr && !all_digits(*o.user)) {
-      *error = "--user: unknown user '" + *o.user + "'";
-      return false;
-    }
-    id.set_uid = true;
-    id.uid = pw != nullptr ? pw->pw_uid : uid_t(std::stoul(*o.user));
-    if (pw != nullptr) id.user = pw->pw_name;
-  }
-  if (o.group) {
-    const group* gr =
-        all_digits(*o.group) ? getgrgid(gid_t(std::stoul(*o.group))) : getgrnam(o.group->c_str());
-    if (gr == nullptr && !all_digits(*o.group)) {
-      *error = "--group: unknown group '" + *o.group + "'";
-      return false;
-    }
-    id.gid = gr != nullptr ? gr->gr_gid : gid_t(std::stoul(*o.group));
-  } else if (pw != nullptr) {
-    id.gid = pw->pw_gid;  // the user's primary group, as login does
-  } else {
-    *error = "--user " + *o.user + " has no passwd entry: give --group too";
-    return false;
-  }
-  bool already = getgid() == id.gid && getegid() == id.gid &&
-                 (!id.set_uid || (getuid() == id.uid && geteuid() == id.uid));
-  if (already) return true;
-  if (geteuid() != 0) {
-    *error = std::string(o.user ? "--user" : "--group") + " needs root (running as uid " +
-             std::to_string(geteuid()) + ")";
-    return false;
-  }
-  id.change = true;
-  return true;
-}
-
-// Group first (supplementary groups, then the gid), then the uid; checked by trying to get
-// root back.
-bool drop_privileges(const Identity& id, std::string* error) {
-  if (!id.change) return true;
-  int rc = !id.user.empty() ? initgroups(id.user.c_str(), id.gid) : setgroups(1, &id.gid);
-  if (rc != 0) {
-    *error = std::string("cannot set supplementary groups: ") + strerror(errno);
-    return false;
-  }
-  if (setgid(id.gid) != 0) {
-    *error = "cannot switch to gid " + std::to_string(id.gid) + ": " + strerror(errno);
-    return false;
-  }
-  if (id.set_uid) {
-    if (setuid(id.uid) != 0) {
-      *error = "cannot switch to uid " + std::to_string(id.uid) + ": " + strerror(errno);
-      return false;
-    }
-    if (id.uid != 0 && setuid(0) == 0) {
-      *error = "still able to regain root after switching user";
-      return false;
-    }
-  }
-  return true;
-}
-
-// -D: the foreground process waits for the daemon (forked twice, in its own session) to say it
-// serves, and exits 0 then, or 1 if the daemon exits first (its messages went to our stderr,
-// which it keeps until it serves). Returns -1 in the daemon, with *ready_fd set.
-int daemonize(int* ready_fd) {
-  int p[2];
-  if (pipe2(p, O_CLOEXEC) < 0) {
-    fprintf(stderr, "pagi-server: pipe: %s\n", strerror(errno));
-    return 1;
-  }
-  fflush(nullptr);
-  pid_t first = fork();
-  if (first < 0) {
-    fprintf(stderr, "pagi-server: fork: %s\n", strerror(errno));
-    return 1;
-  }
-  if (first > 0) {
-    close(p[1]);
-    waitpid(first, nullptr, 0);
-    char byte = 0;
-    ssize_t r;
-    do {
-      r = read(p[0], &byte, 1);
-    } while (r < 0 && errno == EINTR);
-    return r == 1 ? 0 : 1;
-  }
-  close(p[0]);
-  setsid();
-  pid_t second = fork();
-  if (second != 0) _exit(second < 0 ? 1 : 0);
-  *ready_fd = p[1];
-  return -1;
 }
 
 }  // namespace
