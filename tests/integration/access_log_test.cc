@@ -43,30 +43,6 @@ std::vector<std::string> wait_lines(const std::string& path, size_t n) {
   return lines;
 }
 
-// PAGI_ENV is read by the server: each test sets what it means and restores the rest.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = getenv(name)) old_ = old;
-    if (value != nullptr) {
-      setenv(name, value, 1);
-    } else {
-      unsetenv(name);
-    }
-  }
-  ~ScopedEnv() {
-    if (old_) {
-      setenv(name_, old_->c_str(), 1);
-    } else {
-      unsetenv(name_);
-    }
-  }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
-
 class AccessLogTest : public ::testing::Test {
  protected:
   std::unique_ptr<Server> start(std::vector<std::string> args) {
@@ -77,6 +53,7 @@ class AccessLogTest : public ::testing::Test {
   }
   std::string log_file() const { return dir_.file("access.log"); }
 
+  // PAGI_ENV is read by the server: each test sets what it means and restores the rest.
   ScopedEnv env_{"PAGI_ENV", nullptr};  // stdin is /dev/null: production unless told
   TempDir dir_;
 };
