@@ -1,9 +1,10 @@
 // Browser-grade clients against the real binary: npm `ws` (what Node applications use, with a
-// browser's defaults: permessage-deflate offered) and npm `eventsource` (the WHATWG
-// EventSource: named events, ids, retry, reconnection with Last-Event-ID, 204 to stop), run
-// by tests/node/*.mjs against native:echo and the shipped examples, directly on TCP and
-// through nginx (the shipped recipe) in front of the unix socket. script/bootstrap installs
-// node and the packages (tests/node/node_modules).
+// browser's defaults: permessage-deflate offered), npm `eventsource` (the WHATWG
+// EventSource: named events, ids, retry, reconnection with Last-Event-ID, 204 to stop) and a
+// real browser, headless Chromium driven over the DevTools protocol, run by tests/node/*.mjs
+// against native:echo and the shipped examples, directly on TCP and through nginx (the
+// shipped recipe) in front of the unix socket. script/bootstrap installs node, chromium and
+// the npm packages (tests/node/node_modules).
 #include <gtest/gtest.h>
 
 #include "harness.h"
@@ -43,11 +44,28 @@ void echo_clients(int port, const std::string& context) {
   EXPECT_EQ(r.exit_code, 0) << context << ": " << r.out;
 }
 
+// npm ws and eventsource, then headless Chromium (one page doing both), against
+// examples/websocket-echo at WS_PORT and examples/sse-ticker at SSE_PORT.
 void example_clients(int ws_port, int sse_port, const std::string& context) {
   RunResult r = node_client("ws_client.mjs", at(ws_port, "ws", "/") + " --prefix 'echo: '");
   EXPECT_EQ(r.exit_code, 0) << context << ": " << r.out;
   r = node_client("sse_client.mjs", "ticker " + at(sse_port, "http", "/?interval=0.05"));
   EXPECT_EQ(r.exit_code, 0) << context << ": " << r.out;
+  r = node_client("chromium_client.mjs", at(ws_port, "ws", "/") + " " +
+                                             at(sse_port, "http", "") + " '/?interval=0.05'");
+  // The ticker's events once each: the reconnect after the stream sent Last-Event-ID 3 and
+  // got the 204 that stops EventSource (without it the ticker would start over).
+  EXPECT_EQ(r.out,
+            "ws open, deflate true\n"
+            "text echo: h\xc3\xa9llo\n"
+            "bytes 0,1,255\n"
+            "closed 1000 clean true\n"
+            "tick id=1 \"1\"\n"
+            "tick id=2 \"2\"\n"
+            "done id=3 \"finished\\nafter 2 ticks\"\n"
+            "eventsource closed\n")
+      << context;
+  EXPECT_EQ(r.exit_code, 0) << context;
 }
 
 TEST(BrowserClients, NodeWsAndEventSourceWithNativeEcho) {
