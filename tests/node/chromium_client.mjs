@@ -18,17 +18,30 @@ const browser = spawn('chromium', ['--headless=new', '--no-sandbox', '--disable-
   // A page fulfilled by the driver has no address, so Chromium counts it as public and
   // would block its requests to loopback (Local Network Access).
   '--disable-features=LocalNetworkAccessChecks',
-  `--user-data-dir=${profile}`, 'about:blank'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  `--user-data-dir=${profile}`, 'about:blank'],
+  { stdio: ['ignore', 'ignore', 'pipe'], detached: true });  // its own group, ended as one
 let done = false;
 function finish(code, text) {
   if (done) return;
   done = true;
   if (text) console.log(text);
-  browser.kill('SIGKILL');
-  browser.once('exit', () => {
-    rmSync(profile, { recursive: true, force: true });
+  const cleanUp = () => {
+    // Chromium's helpers may still be writing the profile for a moment after the group is
+    // killed: retry, and leave a stray temp dir rather than fail a run whose checks held.
+    try {
+      rmSync(profile, { recursive: true, force: true, maxRetries: 20, retryDelay: 50 });
+    } catch (e) {
+      console.error(`note: ${profile} not removed: ${e.code}`);
+    }
     process.exit(code);
-  });
+  };
+  try {
+    process.kill(-browser.pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+  if (browser.exitCode !== null || browser.signalCode !== null) cleanUp();
+  else browser.once('exit', cleanUp);
 }
 setTimeout(() => finish(1, 'FAILED: finished within 60 s'), 60000);
 
