@@ -3,7 +3,10 @@
 // apps and to an app that answers one loop turn later, while the fake socket drains output
 // in arbitrary amounts and may hit EOF or an error. Sanitizers turn any memory or UB error
 // into a crash; the invariants below turn state-machine confusion into one.
+// The corpus (fuzz/corpus/h1, made by fuzz/make_h1_corpus.py) has WebSocket upgrades followed
+// by masked frames and SSE requests, for all three apps.
 // Run: build-fuzz/h1-connection-fuzz -max_total_time=60 fuzz/corpus/h1
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -36,15 +39,26 @@ class FakeTransport final : public http::Transport {
   bool scheduled = false;
 };
 
-// Answers each request on the next turn, reading the whole body first.
+// Answers each request on the next turn, reading the whole body first. WebSocket and SSE
+// scopes are served as the reference's apps serve them, one turn late too (so frames that
+// come before the accept are held): a websocket is accepted (or, on a path with "deny" or
+// "forbid", denied or refused), each message echoed, and a "close" text closes it; an sse
+// stream starts (or is declined on a "decline" path), each body piece becomes an event with
+// an id and a keepalive is set, and the stream ends once the body is in.
 class LaterApp final : public App {
  public:
   void on_request(Exchange& ex) override { pending.push_back(&ex); }
-  void on_receive_ready(Exchange&) override {}
+  void on_receive_ready(Exchange& ex) override { wake(ex); }
+  void on_writable(Exchange& ex) override { wake(ex); }
   void run_turn() {
     std::vector<Exchange*> now;
     now.swap(pending);
     for (Exchange* ex : now) {
+      switch (ex->scope().type) {
+        case ScopeType::kWebSocket: serve_ws(*ex); continue;
+        case ScopeType::kSse: serve_sse(*ex); continue;
+        case ScopeType::kHttp: break;
+      }
       Event ev;
       bool done = false;
       while (ex->receive(ev)) {
@@ -64,7 +78,87 @@ class LaterApp final : public App {
       ex->finish();
     }
   }
+  // Every exchange the app still holds, for the wind-down.
+  void finish_all() {
+    for (Exchange* ex : pending) ex->finish();
+    pending.clear();
+    for (Exchange* ex : streams) ex->finish();
+    streams.clear();
+  }
   std::vector<Exchange*> pending;
+
+ private:
+  void wake(Exchange& ex) {
+    for (Exchange* p : pending) {
+      if (p == &ex) return;
+    }
+    if (ex.scope().type != ScopeType::kHttp) pending.push_back(&ex);
+  }
+  void done(Exchange& ex) {
+    ex.finish();
+    std::erase(streams, &ex);
+    std::erase(pending, &ex);
+  }
+  static bool has(std::string_view path, std::string_view word) {
+    return path.find(word) != std::string_view::npos;
+  }
+  void serve_ws(Exchange& ex) {
+    Event ev;
+    while (ex.receive(ev)) {
+      switch (ev.type) {
+        case EventType::kWebSocketConnect: {
+          streams.push_back(&ex);
+          std::string_view path = ex.scope().path;
+          if (has(path, "forbid")) {
+            ex.ws_close();
+            return done(ex);
+          }
+          if (has(path, "deny")) {
+            ex.send_start(401, {});
+            ex.send_body("no", true);
+            ex.send_body("", false);
+            return done(ex);
+          }
+          const auto& offered = ex.scope().subprotocols;
+          ex.ws_accept(offered.empty() ? std::string_view() : offered.back(), {});
+          if (has(path, "ping")) ex.ws_keepalive(10, 5);
+          break;
+        }
+        case EventType::kWebSocketReceive:
+          if (ev.text && ev.body == "close") {
+            ex.ws_close(4000, "asked");
+            break;
+          }
+          if (ex.ws_send(ev.body, ev.text) == SendResult::kBlocked) return;  // on_writable
+          break;
+        default:
+          return done(ex);
+      }
+    }
+  }
+  void serve_sse(Exchange& ex) {
+    Event ev;
+    while (ex.receive(ev)) {
+      if (ev.type != EventType::kSseRequest) return done(ex);
+      if (std::find(streams.begin(), streams.end(), &ex) == streams.end()) {
+        streams.push_back(&ex);
+        if (has(ex.scope().path, "decline")) {
+          ex.send_start(404, {});
+          ex.send_body("none", false);
+          return done(ex);
+        }
+        ex.sse_keepalive(10, "ka");
+        ex.sse_start(200, {});
+      }
+      ex.sse_send(SseEvent{ev.body, "piece", "7", 100});
+      if (!ev.more) {
+        ex.sse_comment("end\nof body");
+        ex.sse_close();
+        return done(ex);
+      }
+    }
+  }
+  std::vector<Exchange*> streams;  // websocket/sse exchanges the app has not finished
 };
 
 // Reads control values from the front of the input.
@@ -122,6 +216,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ctx.limits.max_body_size = (mode & 0x40) ? 0 : 4096;
   ctx.high_watermark = 1024;
   ctx.low_watermark = 256;
+  // WebSocket and SSE sessions: small limits and every timer, so that they are reached.
+  ctx.ws.max_receive_queue = 8;
+  ctx.ws.receive_pause_bytes = 2048;
+  ctx.ws.max_frame_size = 4096;
+  ctx.ws.max_message_size = 8192;
+  ctx.ws.idle_timeout_ms = 1000;
+  ctx.ws.high_watermark = 1024;
+  ctx.ws.low_watermark = 256;
+  ctx.ws_compression = (mode & 0x08) == 0;
+  ctx.sse.idle_timeout_ms = 1000;
+  ctx.sse.high_watermark = 1024;
+  ctx.sse.low_watermark = 256;
+  ctx.sse.body_queue_limit = 512;
+  ctx.sse.server_header = ctx.server_header;  // as the core sets them
+  ctx.sse.date = &date;
   TouchingSink sink;
   if (mode & 0x80) ctx.access_log = &sink;
   switch (mode % 3) {
@@ -155,9 +264,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     uint8_t op = in.byte();
     switch (op & 3) {
       case 0:
-      case 1: {  // a read of 1..64 bytes (only while the connection wants to read)
+      case 1: {  // a read of 1..64 bytes (only while the connection wants to read), as
+                 // const bytes or as bytes a WebSocket session may unmask in place
         std::string piece(in.take(1 + (op >> 2)));
-        if (!eof && transport.reading && !conn->wants_close()) conn->on_input(piece);
+        if (!eof && transport.reading && !conn->wants_close()) {
+          if (op & 1) {
+            conn->on_input_writable(std::span<char>(piece.data(), piece.size()));
+          } else {
+            conn->on_input(piece);
+          }
+        }
         break;
       }
       case 2:
@@ -171,6 +287,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           conn->on_transport_error();
         } else if ((op >> 2) == 2) {
           conn->begin_shutdown();
+        } else if ((op >> 2) == 3 && conn->next_deadline() != http::kNoDeadline) {
+          conn->on_timer(conn->next_deadline());  // a session timer (ping, idle, close) fires
         }
         break;
     }
@@ -179,10 +297,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Wind down the way a server does: the peer goes, the app finishes what it holds.
   conn->on_transport_error();
   turn();
-  while (!later.pending.empty()) {
-    later.pending.back()->finish();
-    later.pending.pop_back();
-  }
+  later.finish_all();
   turn();
   if (conn->app_active()) abort();  // every exchange was finished above
   conn.reset();

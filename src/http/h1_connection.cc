@@ -126,6 +126,7 @@ void H1Connection::on_transport_error(const char* reason) {
 }
 
 void H1Connection::on_sent(size_t n) {
+  if (streaming()) stream_sent_ += n;
   if (ws_ != nullptr) return ws_->on_sent(n);
   if (sse_ != nullptr) return sse_->on_sent(n);
   out_.consume(n);
@@ -438,16 +439,23 @@ void H1Connection::count_exchange() {
 // One line per request the app was given, once it is wound up (PAGI.md §5.9); requests
 // refused while parsing their head never reach here, as in the reference.
 void H1Connection::log_access() {
+  uint64_t end_ns = complete_ns_ != 0 ? complete_ns_ : monotonic_ns();
+  write_access_line(scope_.method, status_, body_bytes_, end_ns);
+}
+
+// The one filler of access-log records, for plain requests (log_access) and for WebSocket
+// and SSE sessions (log_stream).
+void H1Connection::write_access_line(std::string_view method, int status, uint64_t bytes,
+                                     uint64_t end_ns) {
   AccessRecord r;
   Endpoint peer;
   r.client = client(peer) ? peer.host : std::string_view("unix");
-  r.method = scope_.method;
+  r.method = method;
   r.raw_path = scope_.raw_path;
   r.query = scope_.query_string;
   r.http_version = scope_.http_version;
-  r.status = status_;
-  r.bytes = body_bytes_;
-  uint64_t end_ns = complete_ns_ != 0 ? complete_ns_ : monotonic_ns();
+  r.status = status;
+  r.bytes = bytes;
   r.duration_us = end_ns > head_ns_ ? (end_ns - head_ns_) / 1000 : 0;
   r.time = arrived_;
   r.headers = scope_.headers;

@@ -193,6 +193,7 @@ class H1Connection final : public Exchange, private ParserHandler {
   void report_end();
   void mark_complete();
   void log_access();
+  void write_access_line(std::string_view method, int status, uint64_t bytes, uint64_t end_ns);
   bool measuring() const { return ctx_.access_log != nullptr || ctx_.stats != nullptr; }
   void count_exchange();
   void fill_scope(RequestHead& head, ScopeType type);
@@ -243,6 +244,8 @@ class H1Connection final : public Exchange, private ParserHandler {
   uint64_t complete_ns_ = 0;  // monotonic: the response was complete; 0: not (yet)
   uint64_t app_done_ns_ = 0;  // monotonic: the app finished (for metrics)
   int64_t arrived_ = 0;       // unix seconds, for %t
+  uint64_t stream_sent_ = 0;    // a WS/SSE session's bytes sent, head included
+  uint64_t stream_before_ = 0;  // bytes queued before the session began (earlier responses)
   // The client a trusted proxy named (a view into the request's headers); empty: the peer.
   std::string_view forwarded_client_;
   int forwarded_port_ = 0;

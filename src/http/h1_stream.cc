@@ -63,6 +63,9 @@ void H1Connection::start_stream(RequestHead& head, ScopeType type) {
   error_ = {};
   app_data = nullptr;
   if (ctx_.access_log != nullptr) {
+    // Earlier responses still queued go out first: they are no part of the session's bytes.
+    stream_before_ = out_.size();
+    stream_sent_ = 0;
     head_ns_ = monotonic_ns();
     arrived_ = int64_t(time(nullptr));
     Endpoint peer;
@@ -73,21 +76,16 @@ void H1Connection::start_stream(RequestHead& head, ScopeType type) {
 
 // One access-log line for the whole session, at its close: 101 (or the denial's, decline's,
 // 403 or 500 status), the time from the request to the close.
+// Its bytes are those the client was sent after the head, frames or chunks as they went on
+// the wire (nginx's $body_bytes_sent for a proxied session); what was still queued at the
+// close was not sent and does not count.
 void H1Connection::log_stream() {
-  AccessRecord r;
-  Endpoint peer;
-  r.client = client(peer) ? peer.host : std::string_view("unix");
-  r.method = head_ != nullptr ? head_->method() : std::string_view();
-  r.raw_path = scope_.raw_path;
-  r.query = scope_.query_string;
-  r.http_version = scope_.http_version;
-  r.status = ws_ != nullptr ? ws_->status() : sse_->session().status();
-  r.bytes = 0;
-  uint64_t now = monotonic_ns();
-  r.duration_us = now > head_ns_ ? (now - head_ns_) / 1000 : 0;
-  r.time = arrived_;
-  r.headers = scope_.headers;
-  ctx_.access_log->log(r);
+  int status = ws_ != nullptr ? ws_->status() : sse_->session().status();
+  uint64_t head =
+      stream_before_ + (ws_ != nullptr ? ws_->head_bytes() : sse_->session().head_bytes());
+  uint64_t bytes = stream_sent_ > head ? stream_sent_ - head : 0;
+  write_access_line(head_ != nullptr ? head_->method() : std::string_view(), status, bytes,
+                    monotonic_ns());
 }
 
 // --- socket side -----------------------------------------------------------------------------

@@ -252,6 +252,7 @@ pagi::SendResult Session::start(int status, std::span<const Header> headers) {
     has_cache = has_cache || iequals(h.name, "cache-control");
     has_connection = has_connection || iequals(h.name, "connection");
   }
+  size_t before = out_.size();
   write_head(out_, request_.http_minor, status, headers, facts, config_.date->get(),
              config_.server_header);
   if (!has_type) out_.append("content-type: text/event-stream\r\n");
@@ -263,6 +264,7 @@ pagi::SendResult Session::start(int status, std::span<const Header> headers) {
     out_.append("connection: close\r\n");  // HTTP/1.0: the stream ends with the connection
   }
   out_.append("\r\n");
+  head_bytes_ = out_.size() - before;
   state_ = State::kStreaming;
   status_ = status;
   last_send_ = transport_.now_ms();
@@ -374,6 +376,7 @@ void Session::write_decline() {
   std::vector<Header> headers = decline_head_.views();
   HeaderFacts facts;
   scan_response_headers(headers, facts);  // checked in decline_start
+  size_t before = out_.size();
   write_head(out_, request_.http_minor, decline_status_, headers, facts, config_.date->get(),
              config_.server_header);
   bool body_allowed = status_has_body(decline_status_);
@@ -387,6 +390,7 @@ void Session::write_decline() {
   }
   if (!facts.connection_close) out_.append("connection: close\r\n");
   out_.append("\r\n");
+  head_bytes_ = out_.size() - before;
   if (body_allowed && !request_.is_head) out_.append(body);
   status_ = decline_status_;
   state_ = State::kEnded;
@@ -398,8 +402,10 @@ void Session::write_decline() {
 }
 
 void Session::write_500() {
-  write_error_response(out_, 500, "Internal Server Error", config_.date->get(),
-                       config_.server_header);
+  static constexpr std::string_view kMessage = "Internal Server Error";
+  size_t before = out_.size();
+  write_error_response(out_, 500, kMessage, config_.date->get(), config_.server_header);
+  head_bytes_ = out_.size() - before - kMessage.size();
   status_ = 500;
   state_ = State::kEnded;
   set_end("server_error");

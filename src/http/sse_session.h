@@ -105,6 +105,9 @@ class Session {
   size_t low_watermark() const { return config_.low_watermark; }
   bool started() const { return state_ == State::kStreaming || state_ == State::kEnded; }
   int status() const { return status_; }
+  // Bytes of the HTTP head it wrote (the stream's, the decline's or the 500's): what the
+  // access log leaves out of the session's byte count, as nginx's $body_bytes_sent does.
+  size_t head_bytes() const { return head_bytes_; }
   std::string_view error() const { return error_; }
 
  private:
@@ -135,6 +138,7 @@ class Session {
 
   State state_ = State::kNew;
   int status_ = 0;
+  size_t head_bytes_ = 0;
   bool app_closed_ = false;  // sse.close (or the app returned): later sends raise
 
   // Request body.

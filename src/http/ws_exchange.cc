@@ -133,7 +133,9 @@ void WsExchange::gone(const char* reason) {
 
 // The server's own HTTP answer to the handshake, then close.
 void WsExchange::answer(int status, std::string_view message, const char* reason) {
+  size_t before = out_.size();
   write_error_response(out_, status, message, ctx_.date->get(), ctx_.server_header);
+  head_bytes_ = out_.size() - before - message.size();
   status_ = status;
   state_ = State::kAnswered;
   if (!end_known_) {
@@ -148,6 +150,7 @@ void WsExchange::write_denial() {
   std::vector<Header> headers = deny_head_.views();
   HeaderFacts facts;
   scan_response_headers(headers, facts);  // checked in deny_start
+  size_t before = out_.size();
   write_head(out_, 1, deny_status_, headers, facts, ctx_.date->get(), ctx_.server_header);
   std::string_view body = deny_body_;
   bool body_allowed = status_has_body(deny_status_);
@@ -160,6 +163,7 @@ void WsExchange::write_denial() {
   }
   if (!facts.connection_close) out_.append("connection: close\r\n");
   out_.append("\r\n");
+  head_bytes_ = out_.size() - before;
   if (body_allowed) out_.append(body);
   status_ = deny_status_;
   state_ = State::kAnswered;
@@ -254,11 +258,13 @@ SendResult WsExchange::accept(std::string_view subprotocol, std::span<const Head
   }
   ws::DeflateParams params;
   bool deflate = ctx_.ws_compression && ws::negotiate_deflate(head_.headers(), params);
+  size_t before = out_.size();
   if (const char* err = ws::write_accept_response(out_, key_, subprotocol,
                                                   deflate ? &params : nullptr, headers)) {
     error_ = err;
     return SendResult::kInvalid;
   }
+  head_bytes_ = out_.size() - before;
   status_ = 101;
   state_ = State::kOpen;
   session_.emplace(ctx_.ws, static_cast<SessionTransport&>(*this),

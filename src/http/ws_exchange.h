@@ -55,6 +55,9 @@ class WsExchange final : private ws::SessionHandler, private SessionTransport {
   std::string_view error() const { return error_; }
   // The HTTP status the client got: 101 once accepted, else the denial's, 403 or 500; 0: none.
   int status() const { return status_; }
+  // Bytes of the HTTP head it wrote (the 101's, the denial's or the refusal's): what the
+  // access log leaves out of the session's byte count, as nginx's $body_bytes_sent does.
+  size_t head_bytes() const { return head_bytes_; }
   bool answered() const { return state_ == State::kOpen || state_ == State::kAnswered; }
 
  private:
@@ -93,6 +96,7 @@ class WsExchange final : private ws::SessionHandler, private SessionTransport {
 
   State state_ = State::kConnecting;
   int status_ = 0;
+  size_t head_bytes_ = 0;
   bool connect_delivered_ = false;
   bool app_active_ = true;
   bool wants_receive_ = false;

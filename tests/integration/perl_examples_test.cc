@@ -92,19 +92,22 @@ TEST_P(PerlExamples, SseTicker) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->header("content-type"), "text/event-stream");
   EXPECT_EQ(r->body,
-            "event: tick\ndata: 1\n\nevent: tick\ndata: 2\n\nevent: done\ndata: finished\n\n");
+            "event: tick\ndata: 1\nid: 1\nretry: 50\n\nevent: tick\ndata: 2\nid: 2\n\n"
+            "event: done\ndata: finished\ndata: after 2 ticks\nid: 3\n\n");
+  // A reconnect with Last-Event-ID resumes after that event; past the last one it is a 204.
+  r = get("/?interval=0.05", "Accept: text/event-stream\r\nLast-Event-ID: 2\r\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "event: done\ndata: finished\ndata: after 2 ticks\nid: 3\nretry: 50\n\n");
+  r = get("/?interval=0.05", "Accept: text/event-stream\r\nLast-Event-ID: 3\r\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 204);
 }
 
 TEST_P(PerlExamples, SseFlowControl) {
   start(example("sse-flow-control"));
   // A client that keeps up gets every reading, none conflated.
   RunResult r = run_shell("curl -sN -H 'Accept: text/event-stream' " + curl_target("/?n=50"));
-  size_t events = 0;
-  for (size_t at = r.out.find("event: reading\n"); at != std::string::npos;
-       at = r.out.find("event: reading\n", at + 1)) {
-    ++events;
-  }
-  EXPECT_EQ(events, 50u) << r.out.substr(0, 500);
+  EXPECT_EQ(occurrences(r.out, "event: reading\n"), 50u) << r.out.substr(0, 500);
   EXPECT_TRUE(contains(r.out, "id: 50\n")) << r.out.substr(0, 500);
   EXPECT_TRUE(server_->wait_for_log("[healthy] sent=50 skipped=0", 5s)) << server_->log();
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdlib>
 #include <memory>
 #include <optional>
@@ -21,6 +22,14 @@ inline std::string app_path(const std::string& name) {
 
 inline bool contains(const std::string& hay, const std::string& needle) {
   return hay.find(needle) != std::string::npos;
+}
+
+inline size_t occurrences(const std::string& hay, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = hay.find(needle); at != std::string::npos; at = hay.find(needle, at + 1)) {
+    ++n;
+  }
+  return n;
 }
 
 class PerlFixture : public ::testing::TestWithParam<bool> {
@@ -61,12 +70,12 @@ class PerlFixture : public ::testing::TestWithParam<bool> {
     return "'http://127.0.0.1:" + std::to_string(server_->port()) + path + "'";
   }
 
-  // Runs tests/integration/perl_ws_client.py (python3-websockets) on `path` with `steps`
-  // and `flags`; its output, one line per outcome.
+  // Runs tests/integration/ws_client.py (python3-websockets) in steps mode on `path` with
+  // `steps` and `flags`; its output, one line per outcome.
   std::string ws_client(const std::string& path, const std::string& steps,
                         const std::string& flags = "") {
     std::string client =
-        "/usr/bin/python3 " + source_dir() + "/tests/integration/perl_ws_client.py ";
+        "/usr/bin/python3 " + source_dir() + "/tests/integration/ws_client.py steps ";
     std::string target =
         on_unix() ? "--unix " + sock_ + " 'ws://localhost" + path + "'"
                   : "'ws://127.0.0.1:" + std::to_string(server_->port()) + path + "'";

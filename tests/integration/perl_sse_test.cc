@@ -23,14 +23,6 @@ class PerlSse : public PerlFixture {
   void SetUp() override { start("sse.pl"); }
 
   std::optional<Response> sse(const std::string& path) { return get(path, kAccept); }
-
-  size_t count(const std::string& hay, const std::string& needle) {
-    size_t n = 0;
-    for (size_t at = hay.find(needle); at != std::string::npos; at = hay.find(needle, at + 1)) {
-      ++n;
-    }
-    return n;
-  }
 };
 
 INSTANTIATE_TEST_SUITE_P(Transports, PerlSse, ::testing::Values(false, true), transport_name);
@@ -135,7 +127,7 @@ TEST_P(PerlSse, SendErrors) {
 TEST_P(PerlSse, KeepaliveComments) {
   auto r = sse("/keepalive");
   ASSERT_TRUE(r);
-  EXPECT_GE(count(r->body, ":ka\n\n"), 2u) << r->body;
+  EXPECT_GE(occurrences(r->body, ":ka\n\n"), 2u) << r->body;
   const std::string tail = "data: end\n\n";
   EXPECT_TRUE(r->body.size() > tail.size() &&
               r->body.compare(r->body.size() - tail.size(), tail.size(), tail) == 0)
@@ -145,7 +137,7 @@ TEST_P(PerlSse, KeepaliveComments) {
 TEST_P(PerlSse, TransportWatermarks) {
   auto r = sse("/transport");
   ASSERT_TRUE(r);
-  EXPECT_EQ(count(r->body, "data: "), 64u);
+  EXPECT_EQ(occurrences(r->body, "data: "), 64u);
   EXPECT_TRUE(server_->wait_for_log("sse transport: seq=", 5s)) << server_->log();
   EXPECT_TRUE(std::regex_search(server_->log(),
                                 std::regex("sse transport: seq=(HD)+ high=65536 low=16384")))

@@ -1,5 +1,5 @@
 // Perl apps on websocket scopes (PAGI.md §2.5, §3.4, §4.3) against a real client (Debian
-// python3-websockets through tests/integration/perl_ws_client.py) and raw handshakes, on TCP
+// python3-websockets through tests/integration/ws_client.py) and raw handshakes, on TCP
 // and on a unix socket. The app is tests/apps/websocket.pl.
 #include <regex>
 #include <string>

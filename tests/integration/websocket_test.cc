@@ -1,10 +1,11 @@
 // WebSocket against the real binary with real clients: python3-websockets for the protocol as a
 // browser-grade client speaks it (echo, fragments, 10 MB, permessage-deflate, idle timeout), and
 // raw frames from the same script for each RFC 6455 violation of PAGI.md §6 and its close code.
-#include <poll.h>
+// (npm `ws` runs in browser_clients_test.cc.)
 #include <signal.h>
-#include <sys/socket.h>
 
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -16,75 +17,96 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Debian's python3 (the one python3-websockets is installed for), not whatever is first in PATH.
-RunResult ws_client(int port, const std::string& scenario, const std::string& path = "/",
-                    const std::string& extra = "") {
-  return run_shell("/usr/bin/python3 '" + source_dir() + "/tests/integration/ws_client.py' " +
-                       scenario + " ws://127.0.0.1:" + std::to_string(port) + path + " " + extra,
-                   60s);
+constexpr const char* kUpgrade =
+    "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
+
+// A client frame: FIN, OPCODE, masked (payloads under 126 bytes).
+std::string masked(int opcode, const std::string& payload) {
+  const unsigned char key[4] = {0x12, 0x34, 0x56, 0x78};
+  std::string f;
+  f += char(0x80 | opcode);
+  f += char(0x80 | payload.size());
+  f.append(reinterpret_cast<const char*>(key), 4);
+  for (size_t i = 0; i < payload.size(); ++i) f += char(payload[i] ^ key[i % 4]);
+  return f;
 }
 
-std::unique_ptr<Server> start_echo(std::vector<std::string> extra = {}) {
-  std::vector<std::string> args = {"native:echo", "--cores", "1"};
-  args.insert(args.end(), extra.begin(), extra.end());
-  std::string why;
-  auto s = Server::start(args, &why);
-  EXPECT_TRUE(s) << why;
-  return s;
+// native:echo with the test's flags; the checks are run by tests/integration/ws_client.py.
+class WebSocketTest : public ::testing::Test {
+ protected:
+  bool start(std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"native:echo", "--cores", "1"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    std::string why;
+    server_ = Server::start(args, &why);
+    EXPECT_TRUE(server_) << why;
+    return server_ != nullptr;
+  }
+
+  // Runs one ws_client.py scenario (Debian's python3, the one python3-websockets is installed
+  // for, not whatever is first in PATH) on PATH; every check it makes must hold.
+  void passes(const std::string& scenario, const std::string& path = "/",
+              const std::string& extra = "") {
+    RunResult r = run_shell("/usr/bin/python3 '" + source_dir() +
+                                "/tests/integration/ws_client.py' " + scenario +
+                                " ws://127.0.0.1:" + std::to_string(server_->port()) + path +
+                                " " + extra,
+                            60s);
+    EXPECT_EQ(r.exit_code, 0) << scenario << " " << extra << ": " << r.out;
+  }
+
+  // A raw connection that sent the upgrade request for PATH; *response is the answer's head.
+  std::unique_ptr<Client> handshake(const std::string& path, std::optional<Response>* response) {
+    auto c = Client::tcp(server_->port());
+    if (!c) return nullptr;
+    c->send("GET " + path + " HTTP/1.1\r\nHost: x\r\n" + kUpgrade + "\r\n");
+    *response = c->read_response();
+    return c;
+  }
+
+  std::unique_ptr<Server> server_;
+};
+
+TEST_F(WebSocketTest, EchoTextBytesPingAndCloseWithPythonWebsockets) {
+  ASSERT_TRUE(start());
+  passes("echo");
 }
 
-TEST(WebSocketTest, EchoTextBytesPingAndCloseWithPythonWebsockets) {
-  auto s = start_echo();
-  ASSERT_TRUE(s);
-  RunResult r = ws_client(s->port(), "echo");
-  EXPECT_EQ(r.exit_code, 0) << r.out;
+TEST_F(WebSocketTest, FragmentedMessagesAndLongFragmentChainsAreReassembled) {
+  ASSERT_TRUE(start());
+  passes("fragments");
 }
 
-TEST(WebSocketTest, FragmentedMessagesAndLongFragmentChainsAreReassembled) {
-  auto s = start_echo();
-  ASSERT_TRUE(s);
-  RunResult r = ws_client(s->port(), "fragments");
-  EXPECT_EQ(r.exit_code, 0) << r.out;
+TEST_F(WebSocketTest, TenMegabyteMessageWithRaisedLimits) {
+  ASSERT_TRUE(start({"--max-ws-frame-size", "20000000", "--max-ws-message-size", "20000000"}));
+  passes("large");
 }
 
-TEST(WebSocketTest, TenMegabyteMessageWithRaisedLimits) {
-  auto s = start_echo({"--max-ws-frame-size", "20000000", "--max-ws-message-size", "20000000"});
-  ASSERT_TRUE(s);
-  RunResult r = ws_client(s->port(), "large");
-  EXPECT_EQ(r.exit_code, 0) << r.out;
+TEST_F(WebSocketTest, CloseBeforeAcceptIs403) {
+  ASSERT_TRUE(start());
+  passes("forbidden", "/ws/forbidden");
 }
 
-TEST(WebSocketTest, CloseBeforeAcceptIs403) {
-  auto s = start_echo();
-  ASSERT_TRUE(s);
-  RunResult r = ws_client(s->port(), "forbidden", "/ws/forbidden");
-  EXPECT_EQ(r.exit_code, 0) << r.out;
-}
-
-TEST(WebSocketTest, DenialResponseIsSentAsIs) {
-  auto s = start_echo();
-  ASSERT_TRUE(s);
-  auto c = Client::tcp(s->port());
-  ASSERT_TRUE(c);
-  c->send("GET /ws/deny HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
-  auto resp = c->read_response();
-  ASSERT_TRUE(resp);
+TEST_F(WebSocketTest, DenialResponseIsSentAsIs) {
+  ASSERT_TRUE(start());
+  std::optional<Response> resp;
+  auto c = handshake("/ws/deny", &resp);
+  ASSERT_TRUE(c && resp);
   EXPECT_EQ(resp->status, 401);
   EXPECT_EQ(resp->body, "denied");
   EXPECT_TRUE(c->wait_closed());
 }
 
-TEST(WebSocketTest, BadHandshakesAreAnswered) {
-  auto s = start_echo();
-  ASSERT_TRUE(s);
-  auto r = request(s->port(),
+TEST_F(WebSocketTest, BadHandshakesAreAnswered) {
+  ASSERT_TRUE(start());
+  auto r = request(server_->port(),
                    "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 426);
   EXPECT_EQ(r->header("sec-websocket-version").value_or(""), "13");
-  r = request(s->port(),
+  r = request(server_->port(),
               "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
               "Sec-WebSocket-Key: short\r\nSec-WebSocket-Version: 13\r\n\r\n");
   ASSERT_TRUE(r);
@@ -92,93 +114,100 @@ TEST(WebSocketTest, BadHandshakesAreAnswered) {
 }
 
 // Every case gets its close code, and the server goes on serving the next connection.
-TEST(WebSocketTest, ProtocolViolationsGetTheirCloseCodes) {
-  auto s = start_echo();
-  ASSERT_TRUE(s);
+TEST_F(WebSocketTest, ProtocolViolationsGetTheirCloseCodes) {
+  ASSERT_TRUE(start());
   for (const char* c :
        {"rsv_bits", "reserved_opcode", "reserved_control_opcode", "control_over_125",
         "fragmented_control", "close_one_byte", "close_bad_code", "close_code_1005",
         "text_invalid_utf8", "close_reason_invalid_utf8", "unmasked", "frame_over_limit",
         "continuation_first"}) {
-    RunResult r = ws_client(s->port(), "raw", "/", c);
-    EXPECT_EQ(r.exit_code, 0) << c << ": " << r.out;
+    passes("raw", "/", c);
   }
-  RunResult r = ws_client(s->port(), "echo");
-  EXPECT_EQ(r.exit_code, 0) << r.out;
-  EXPECT_TRUE(s->running());
+  passes("echo");
+  EXPECT_TRUE(server_->running());
 }
 
-TEST(WebSocketTest, PermessageDeflateNegotiatedWithPythonWebsockets) {
-  auto s = start_echo();
-  ASSERT_TRUE(s);
-  RunResult r = ws_client(s->port(), "deflate");
-  EXPECT_EQ(r.exit_code, 0) << r.out;
+TEST_F(WebSocketTest, PermessageDeflateNegotiatedWithPythonWebsockets) {
+  ASSERT_TRUE(start());
+  passes("deflate");
 }
 
-TEST(WebSocketTest, NoWsCompressionDeclinesTheOffer) {
-  auto s = start_echo({"--no-ws-compression"});
-  ASSERT_TRUE(s);
-  RunResult r = ws_client(s->port(), "no_deflate");
-  EXPECT_EQ(r.exit_code, 0) << r.out;
+TEST_F(WebSocketTest, NoWsCompressionDeclinesTheOffer) {
+  ASSERT_TRUE(start({"--no-ws-compression"}));
+  passes("no_deflate");
 }
 
-TEST(WebSocketTest, ZipBombOverTheMessageLimitIs1009) {
-  auto s = start_echo();
-  ASSERT_TRUE(s);
-  RunResult r = ws_client(s->port(), "zip_bomb");
-  EXPECT_EQ(r.exit_code, 0) << r.out;
-  EXPECT_TRUE(s->running());
+TEST_F(WebSocketTest, ZipBombOverTheMessageLimitIs1009) {
+  ASSERT_TRUE(start());
+  passes("zip_bomb");
+  EXPECT_TRUE(server_->running());
 }
 
-TEST(WebSocketTest, WsIdleTimeoutClosesWith1001) {
-  auto s = start_echo({"--ws-idle-timeout", "1"});
-  ASSERT_TRUE(s);
-  RunResult r = ws_client(s->port(), "idle");
-  EXPECT_EQ(r.exit_code, 0) << r.out;
+TEST_F(WebSocketTest, WsIdleTimeoutClosesWith1001) {
+  ASSERT_TRUE(start({"--ws-idle-timeout", "1"}));
+  passes("idle");
 }
 
 // SIGTERM: an open session gets Close 1001 and the server still stops.
-TEST(WebSocketTest, GracefulShutdownSendsGoingAway) {
-  auto s = start_echo();
-  ASSERT_TRUE(s);
-  auto c = Client::tcp(s->port());
-  ASSERT_TRUE(c);
-  c->send("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
-  std::string got;
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (got.find("\r\n\r\n") == std::string::npos && std::chrono::steady_clock::now() < deadline) {
-    pollfd p{c->fd(), POLLIN, 0};
-    if (poll(&p, 1, 100) <= 0) continue;
-    char buf[4096];
-    ssize_t n = ::recv(c->fd(), buf, sizeof(buf), 0);
-    if (n <= 0) break;
-    got.append(buf, size_t(n));
-  }
-  ASSERT_EQ(got.rfind("HTTP/1.1 101 ", 0), 0u) << got;
-  kill(s->pid(), SIGTERM);
-  got += c->read_all();
+TEST_F(WebSocketTest, GracefulShutdownSendsGoingAway) {
+  ASSERT_TRUE(start());
+  std::optional<Response> resp;
+  auto c = handshake("/", &resp);
+  ASSERT_TRUE(c && resp);
+  ASSERT_EQ(resp->status, 101);
+  kill(server_->pid(), SIGTERM);
+  std::string got = c->read_all();
   EXPECT_NE(got.find(std::string("\x88\x16\x03\xe9Server shutting down", 24)), std::string::npos)
       << got;
-  EXPECT_NE(s->stop(SIGTERM), -1);  // it stops (a second TERM may hurry it)
+  EXPECT_NE(server_->stop(SIGTERM), -1);  // it stops (a second TERM may hurry it)
+}
+
+std::string wait_for_line(const std::string& path, const std::string& text) {
+  std::string log;
+  for (int i = 0; i < 100; ++i) {
+    std::ifstream f(path);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    log = ss.str();
+    if (log.find(text) != std::string::npos) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  return log;
 }
 
 // One line per session, written at its close: the 101 and the 403 refusal.
-TEST(WebSocketTest, AccessLogLinePerSession) {
+TEST_F(WebSocketTest, AccessLogLinePerSession) {
   TempDir dir;
-  auto s = start_echo({"--access-log", dir.file("access.log")});
-  ASSERT_TRUE(s);
-  EXPECT_EQ(ws_client(s->port(), "echo", "/chat?room=1").exit_code, 0);
-  EXPECT_EQ(ws_client(s->port(), "forbidden", "/ws/forbidden").exit_code, 0);
-  std::string log;
-  for (int i = 0; i < 100; ++i) {
-    RunResult r = run_shell("cat '" + dir.file("access.log") + "'", 5s);
-    log = r.out;
-    if (log.find("\"GET /ws/forbidden\" 403") != std::string::npos) break;
-    std::this_thread::sleep_for(50ms);
-  }
+  ASSERT_TRUE(start({"--access-log", dir.file("access.log")}));
+  passes("echo", "/chat?room=1");
+  passes("forbidden", "/ws/forbidden");
+  std::string log = wait_for_line(dir.file("access.log"), "\"GET /ws/forbidden\" 403");
   EXPECT_NE(log.find("\"GET /chat?room=1\" 101"), std::string::npos) << log;
   EXPECT_NE(log.find("\"GET /ws/forbidden\" 403"), std::string::npos) << log;
+}
+
+// %b of a session is what the client was sent after the head (frames as they went on the
+// wire), as nginx's $body_bytes_sent counts a proxied session; a denial's is its body.
+TEST_F(WebSocketTest, AccessLogCountsTheBytesSentAfterTheHead) {
+  TempDir dir;
+  ASSERT_TRUE(start({"--access-log", dir.file("access.log"), "--access-log-format", "%U %s %b"}));
+  std::optional<Response> resp;
+  auto c = handshake("/counted", &resp);
+  ASSERT_TRUE(c && resp);
+  ASSERT_EQ(resp->status, 101);
+  ASSERT_TRUE(c->send(masked(0x1, "hello") + masked(0x2, std::string(100, 'x')) +
+                      masked(0x9, "ping") + masked(0x8, "\x03\xe8" "bye")));
+  std::string after_head = c->read_all();  // echo, echo, pong, close: then the server closes
+  EXPECT_EQ(after_head.size(), (2 + 5) + (2 + 100) + (2 + 4) + (2 + 2)) << after_head;
+  auto d = handshake("/ws/deny", &resp);
+  ASSERT_TRUE(d && resp);
+  EXPECT_EQ(resp->status, 401);
+  wait_for_line(dir.file("access.log"), "/counted ");
+  std::string log = wait_for_line(dir.file("access.log"), "/ws/deny");
+  EXPECT_NE(log.find("/counted 101 " + std::to_string(after_head.size()) + "\n"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("/ws/deny 401 6\n"), std::string::npos) << log;
 }
 
 }  // namespace

@@ -1,7 +1,21 @@
 #!/usr/bin/python3
-# WebSocket client for tests/integration/websocket_test.cc: python3-websockets (a real,
-# independent RFC 6455 / RFC 7692 implementation) against pagi-server's native echo app.
-# Usage: ws_client.py SCENARIO URL. Prints what it checked; exit status 0 = every check held.
+# WebSocket client for the integration tests: python3-websockets (a real, independent RFC 6455
+# / RFC 7692 implementation, Debian's) and raw frames. Two ways to drive it:
+#
+#   ws_client.py SCENARIO URL [CASE]
+#     a fixed scenario against native:echo (websocket_test.cc, nginx_test.cc): echo,
+#     fragments, large, deflate, no_deflate, idle, forbidden, zip_bomb, or raw CASE (one RFC
+#     6455 violation and its close code). Prints what it checked; exit status 0 = every
+#     check held.
+#
+#   ws_client.py steps [--unix PATH] [--protocol P]... URL STEP...
+#     a list of steps against any app (perl_fixture.h), one output line per outcome, for the
+#     test to compare. Steps: text:S (send S; \n in S is a newline), hex:H (send bytes),
+#     recv (print the next message as "text S" or "bytes HEX"), drain:N (receive N messages,
+#     print "drained N BYTES"), flood:N (send N small text messages), close[:CODE] (close and
+#     print "closed CODE REASON"), wait-close (print messages until the server closes, then
+#     "closed CODE REASON"). The handshake prints "subprotocol P" (or "-"), a refused one
+#     "refused STATUS" and stops.
 import asyncio
 import socket
 import struct
@@ -12,6 +26,7 @@ import os
 import urllib.parse
 
 import websockets
+import websockets.exceptions
 
 
 def check(cond, what):
@@ -105,20 +120,6 @@ def raw_handshake(url, extensions=None):
     return s, head.decode(errors="replace")
 
 
-def masked_frame(opcode, payload, rsv1=False, fin=True):
-    b0 = (0x80 if fin else 0) | (0x40 if rsv1 else 0) | opcode
-    n = len(payload)
-    if n < 126:
-        hdr = struct.pack("!BB", b0, 0x80 | n)
-    elif n < 65536:
-        hdr = struct.pack("!BBH", b0, 0x80 | 126, n)
-    else:
-        hdr = struct.pack("!BBQ", b0, 0x80 | 127, n)
-    mask = os.urandom(4)
-    body = bytes(c ^ mask[i % 4] for i, c in enumerate(payload))
-    return hdr + mask + body
-
-
 def read_close(s):
     # Reads frames until a Close: returns its code (None if the connection just ended).
     buf = b""
@@ -157,7 +158,7 @@ def zip_bomb(url):
     assert data.endswith(b"\x00\x00\xff\xff")
     data = data[:-4]
     check(len(data) < 65536, "64 MiB of zeros deflate into one small frame")
-    s.sendall(masked_frame(2, data, rsv1=True))
+    s.sendall(frame(0x80 | 0x40 | 0x2, data))
     check(read_close(s) == 1009, "inflating past --max-ws-message-size closes with 1009")
 
 
@@ -203,13 +204,79 @@ def raw(url, case):
     check(got == code, f"{case}: close code {got}, expected {code}")
 
 
+# --- steps mode ------------------------------------------------------------------
+
+def show(msg):
+    if isinstance(msg, str):
+        print("text " + msg, flush=True)
+    else:
+        print("bytes " + msg.hex(), flush=True)
+
+
+async def steps(argv):
+    unix = None
+    protocols = []
+    while argv and argv[0].startswith("--"):
+        flag = argv.pop(0)
+        if flag == "--unix":
+            unix = argv.pop(0)
+        elif flag == "--protocol":
+            protocols.append(argv.pop(0))
+    url, steps = argv[0], argv[1:]
+    kwargs = dict(max_size=None, open_timeout=10, close_timeout=5, ping_interval=None)
+    if protocols:
+        kwargs["subprotocols"] = protocols
+    try:
+        if unix:
+            ws = await websockets.unix_connect(unix, url, **kwargs)
+        else:
+            ws = await websockets.connect(url, **kwargs)
+    except websockets.exceptions.InvalidStatusCode as e:
+        print("refused %d" % e.status_code, flush=True)
+        return 0
+    print("subprotocol " + (ws.subprotocol or "-"), flush=True)
+    try:
+        for step in steps:
+            kind, _, arg = step.partition(":")
+            if kind == "text":
+                await ws.send(arg.replace("\\n", "\n"))
+            elif kind == "hex":
+                await ws.send(bytes.fromhex(arg))
+            elif kind == "recv":
+                show(await asyncio.wait_for(ws.recv(), 10))
+            elif kind == "drain":
+                total = 0
+                for i in range(int(arg)):
+                    total += len(await asyncio.wait_for(ws.recv(), 10))
+                print("drained %s %d" % (arg, total), flush=True)
+            elif kind == "flood":
+                for i in range(int(arg)):
+                    await ws.send("m%d" % i)
+            elif kind == "close":
+                await ws.close(code=int(arg) if arg else 1000)
+                print("closed %s %s" % (ws.close_code, ws.close_reason), flush=True)
+                return 0
+            elif kind == "wait-close":
+                while True:
+                    show(await asyncio.wait_for(ws.recv(), 10))
+    except websockets.exceptions.ConnectionClosed:
+        print("closed %s %s" % (ws.close_code, ws.close_reason), flush=True)
+        return 0
+    await ws.close()
+    return 0
+
+
+
 SCENARIOS = {
     "echo": echo, "fragments": fragments, "large": large, "deflate": deflate,
     "no_deflate": no_deflate, "idle": idle, "forbidden": forbidden,
 }
 
 if __name__ == "__main__":
-    name, url = sys.argv[1], sys.argv[2]
+    name = sys.argv[1]
+    if name == "steps":
+        sys.exit(asyncio.run(steps(sys.argv[2:])))
+    url = sys.argv[2]
     if name == "zip_bomb":
         zip_bomb(url)
     elif name == "raw":
