@@ -621,22 +621,34 @@ def idle_memory(args, target, workdir):
         base, base_fds = rss_kib(pids), fd_count(pids)
         req = b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n"
         deadline = time.time() + 120
-        for _ in range(count):
-            if time.time() > deadline:
-                raise OSError(f"only {len(socks)} connections opened in 120 s")
-            s = socket.create_connection(target.addr, timeout=10)
-            s.sendall(req)
-            socks.append(s)
-        for s in socks:
-            if not s.recv(4096).startswith(b"HTTP/1.1 200"):
-                raise OSError("a connection was not answered 200")
-        time.sleep(0.5)
-        after = rss_kib(pids)
+
+        def open_answered(n):
+            batch = []
+            for _ in range(n):
+                if time.time() > deadline:
+                    raise OSError(f"only {len(socks) + len(batch)} connections opened in 120 s")
+                s = socket.create_connection(target.addr, timeout=10)
+                s.sendall(req)
+                batch.append(s)
+            socks.extend(batch)
+            for s in batch:
+                if not s.recv(4096).startswith(b"HTTP/1.1 200"):
+                    raise OSError("a connection was not answered 200")
+            time.sleep(0.5)
+            return rss_kib(pids)
+
+        # Two halves: the first also pays one-off costs (pools, the receive buffers' first
+        # pages), the second shows what one more idle connection costs.
+        half = count // 2
+        mid = open_answered(half)
+        after = open_answered(count - half)
         alive = sum(1 for _ in socks)
         row.update({"rss_kib": after, "rss_base_kib": base, "connections": alive,
                     "fds": fd_count(pids) - base_fds,
-                    "kib_per_conn": (after - base) / alive})
-        row["note"] = f"{row['kib_per_conn']:.2f} KiB RSS per connection ({base:,} → {after:,} KiB)"
+                    "kib_per_conn": (after - base) / alive,
+                    "kib_per_conn_marginal": (after - mid) / max(1, count - half)})
+        row["note"] = (f"{row['kib_per_conn']:.2f} KiB RSS per connection ({base:,} → {after:,} KiB); "
+                       f"second half alone {row['kib_per_conn_marginal']:.2f} KiB each")
         return row
     except OSError as e:
         row["note"] = f"failed after {len(socks)} connections: {e}"

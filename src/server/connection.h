@@ -7,6 +7,7 @@
 #include <sys/uio.h>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 
 #include "http/h1_connection.h"
@@ -16,6 +17,20 @@
 namespace pagi::server {
 
 class Core;
+
+// What a connection needs only while it has a request in hand: the HTTP/1 state (parser,
+// exchange, output queue) and the send's iovecs. Taken from the core's pool at the first
+// byte of a request and given back when the connection is idle again (Connection::settle),
+// so 10 000 idle keep-alive connections hold 10 000 small Connection objects and no HTTP
+// state (see doc/DESIGN.md, "Idle connections").
+struct ConnectionState {
+  static constexpr int kMaxIov = 32;
+  // Engaged while lent out, and while parked after a keep-alive request (its state is then
+  // what the next request starts from: H1Connection::parkable). Empty after a close.
+  std::optional<http::H1Connection> h1;
+  iovec iov[kMaxIov];
+  msghdr msg{};
+};
 
 class Connection final : public ring::Handler, public ring::Deferred, public http::Transport {
  public:
@@ -62,6 +77,11 @@ class Connection final : public ring::Handler, public ring::Deferred, public htt
   void begin_close();
   void hard_close();
   void update_timer();
+  // Takes a request state from the core's pool (at the first byte of a request).
+  http::H1Connection& take_state();
+  // Gives it back once nothing is held (a parked keep-alive state, or reset after a close).
+  void put_state();
+  bool wants_close() const { return st_ ? st_->h1->wants_close() : close_idle_; }
   static void on_timer(void* self);
 
   Core& core_;
@@ -69,7 +89,8 @@ class Connection final : public ring::Handler, public ring::Deferred, public htt
   const Listener* listener_ = nullptr;
   int fd_ = -1;
   State state_ = State::kClosed;
-  std::optional<http::H1Connection> h1_;
+  // The request state, lent by the core (null while the connection is idle).
+  std::unique_ptr<ConnectionState> st_;
 
   bool recv_armed_ = false;
   bool want_reading_ = true;
@@ -79,10 +100,7 @@ class Connection final : public ring::Handler, public ring::Deferred, public htt
   bool scheduled_ = false;
   bool peer_eof_ = false;
   bool released_ = true;
-
-  static constexpr int kMaxIov = 32;
-  iovec iov_[kMaxIov];
-  msghdr msg_{};
+  bool close_idle_ = false;  // no request state: closing (peer EOF, graceful stop)
 
   ring::Timer timer_;
   TimerKind timer_kind_ = TimerKind::kNone;
