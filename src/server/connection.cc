@@ -41,6 +41,11 @@ void format_addr(const sockaddr_storage& ss, char* host, size_t host_len, int* p
 
 }  // namespace
 
+// An idle keep-alive connection is this object and nothing else (its request state is
+// pooled: ConnectionState). Growing it grows every idle connection; see doc/DESIGN.md
+// "Idle connections" and bench/load.py's idle row before raising the bound.
+static_assert(sizeof(Connection) <= 320, "server::Connection is what every idle connection holds");
+
 Connection::Connection(Core& core) : core_(core), reactor_(core.reactor()) {
   timer_.bind(&Connection::on_timer, this);
 }

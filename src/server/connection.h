@@ -47,7 +47,6 @@ class Connection final : public ring::Handler, public ring::Deferred, public htt
   // Intrusive list of the core's live connections.
   Connection* prev = nullptr;
   Connection* next = nullptr;
-  bool rejected = false;  // accepted only to answer the at-capacity 503
 
   // ring::Handler
   void on_completion(unsigned op, const ring::Completion& c) override;
@@ -87,11 +86,19 @@ class Connection final : public ring::Handler, public ring::Deferred, public htt
   Core& core_;
   ring::Reactor& reactor_;
   const Listener* listener_ = nullptr;
-  int fd_ = -1;
-  State state_ = State::kClosed;
   // The request state, lent by the core (null while the connection is idle).
   std::unique_ptr<ConnectionState> st_;
 
+  ring::Timer timer_;
+  uint64_t last_read_ms_ = 0;
+  uint64_t head_started_ms_ = 0;
+  uint64_t last_progress_ms_ = 0;  // a request dispatched, an app send, a socket write
+  uint64_t session_deadline_ = 0;  // what the kSession timer is armed for
+
+  // Small fields together: every idle connection is this object alone (no padding holes).
+  int fd_ = -1;
+  State state_ = State::kClosed;
+  TimerKind timer_kind_ = TimerKind::kNone;
   bool recv_armed_ = false;
   bool want_reading_ = true;
   bool sending_ = false;
@@ -102,19 +109,16 @@ class Connection final : public ring::Handler, public ring::Deferred, public htt
   bool released_ = true;
   bool close_idle_ = false;  // no request state: closing (peer EOF, graceful stop)
 
-  ring::Timer timer_;
-  TimerKind timer_kind_ = TimerKind::kNone;
-  uint64_t last_read_ms_ = 0;
-  uint64_t head_started_ms_ = 0;
-  uint64_t last_progress_ms_ = 0;  // a request dispatched, an app send, a socket write
-  uint64_t session_deadline_ = 0;  // what the kSession timer is armed for
+ public:
+  bool rejected = false;  // accepted only to answer the at-capacity 503
 
+ private:
   // Lazily looked-up addresses (getpeername/getsockname once per connection, on demand).
   bool peer_known_ = false;
   bool local_known_ = false;
   char peer_host_[46] = {};
-  int peer_port_ = -1;
   char local_host_[46] = {};
+  int peer_port_ = -1;
   int local_port_ = -1;
 };
 
