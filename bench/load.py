@@ -74,7 +74,7 @@ SCENARIOS = [
     Scenario("large-response", "1 MiB response", app="large", path="/big"),
     Scenario("upload", "1 MiB upload", app="large", path="/upload", lua=UPLOAD_LUA),
 ]
-EXTRA_KEYS = ["idle", "soak"]
+EXTRA_KEYS = ["idle", "soak", "ws-echo"]
 
 
 # --- /proc --------------------------------------------------------------------------------
@@ -711,6 +711,53 @@ def soak(args, target, workdir):
         target.stop()
 
 
+def ws_echo(args, target, workdir):
+    """WebSocket echo: messages/s and server CPU per message, 32-byte binary messages, 10
+    connections with 64 in flight each, from bench/ws_echo_client.py (pure Python, on the
+    client CPUs: usually the bottleneck, which the CPU per message does not depend on)."""
+    scenario = Scenario("ws-echo", "WebSocket echo (requests/s = messages/s)")
+    row = {"target": target.name, "target_key": target.key, "scenario": scenario.title,
+           "scenario_key": "ws-echo"}
+    app = (os.path.join(ROOT, "examples", "websocket-echo", "app.pl") if target.perl
+           else "native:echo")
+    target._listen_args(False)
+    target._spawn([args.binary, app, "--cores", str(args.server_cores), "-q", "--no-access-log",
+                   "--host", "127.0.0.1", "--port", str(target.addr[1])])
+    client = os.path.join(ROOT, "bench", "ws_echo_client.py")
+
+    def run(seconds):
+        argv = ["taskset", "-c", args.client_cpus, sys.executable, client, "127.0.0.1",
+                str(target.addr[1]), "10", "64", str(seconds)]
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60)
+        try:
+            return json.loads(r.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            return {"messages": 0, "errors": 1, "error": (r.stderr or r.stdout).strip()[:160]}
+
+    try:
+        if not wait_ready(target.addr, target.proc, args.start_timeout):
+            row["note"] = f"not available: did not start: {target.log_head()}"
+            return row
+        warm = run(args.warmup)
+        if warm["errors"]:
+            row["note"] = f"not available: {warm['error']}; log: {target.log_head()}"
+            return row
+        pids = target.pids()
+        before = cpu_ticks(pids)
+        result = run(args.duration)
+        after = cpu_ticks(pids)
+        n = result["messages"]
+        row.update({"errors": result["errors"], "rss_kib": rss_kib(pids)})
+        if n:
+            row["rps"] = n / result["seconds"]
+            row["cpu_us_per_req"] = (after - before) * 1e6 / CLK_TCK / n
+        row["note"] = ("10 connections × 64 binary messages of 32 bytes in flight, Python client"
+                       + (f"; {result['error']}" if result["errors"] else ""))
+        return row
+    finally:
+        target.stop()
+
+
 # --- profiling ----------------------------------------------------------------------------
 
 def start_profile(args, target, scenario, workdir):
@@ -1086,6 +1133,11 @@ def main():
                 if t.key in ("native", "perl"):
                     print(f"... soak: {t.name}", file=sys.stderr, flush=True)
                     rows.append(soak(args, t, workdir))
+        if not keys or "ws-echo" in keys:
+            for t in targets:
+                if t.key in ("native", "perl"):
+                    print(f"... websocket echo: {t.name}", file=sys.stderr, flush=True)
+                    rows.append(ws_echo(args, t, workdir))
     finally:
         for t in targets:
             t.stop()
