@@ -866,5 +866,36 @@ TEST_F(H1Test, ParkedStateServesTheNextRequestOnAnotherTransport) {
   EXPECT_TRUE(c.parkable());
 }
 
+// The pool's premise: a parked state answers the next request byte for byte as a fresh one
+// would, whatever request it served before (bodies, chunked with trailers, HEAD, 1.0
+// keep-alive, 100-continue).
+TEST_F(H1Test, ParkedStateAnswersLikeAFreshOne) {
+  auto app = apps::make_echo_app();
+  const std::vector<std::string> requests = {
+      "GET /a?x=1 HTTP/1.1\r\nHost: x\r\n\r\n",
+      "POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
+      "POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+      "POST /t HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nz\r\n0\r\n"
+      "X-T: 1\r\n\r\n",
+      "HEAD /h HTTP/1.1\r\nHost: x\r\n\r\n",
+      "GET /k HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+      "PUT /e HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nok",
+  };
+  int compared = 0;
+  for (const std::string& first : requests) {
+    for (const std::string& second : requests) {
+      connect(app.get()).on_input(second);
+      std::string fresh = wire();
+      connect(app.get()).on_input(first);
+      wire();
+      ASSERT_TRUE(conn->parkable()) << first;
+      conn->on_input(second);
+      EXPECT_EQ(wire(), fresh) << "after: " << first << "\nthen: " << second;
+      ++compared;
+    }
+  }
+  EXPECT_EQ(compared, int(requests.size() * requests.size()));
+}
+
 }  // namespace
 }  // namespace pagi::http
