@@ -74,7 +74,7 @@ SCENARIOS = [
     Scenario("large-response", "1 MiB response", app="large", path="/big"),
     Scenario("upload", "1 MiB upload", app="large", path="/upload", lua=UPLOAD_LUA),
 ]
-EXTRA_KEYS = ["idle", "soak", "ws-echo"]
+EXTRA_KEYS = ["idle", "soak", "ws-echo", "sse"]
 
 
 # --- /proc --------------------------------------------------------------------------------
@@ -758,6 +758,70 @@ def ws_echo(args, target, workdir):
         target.stop()
 
 
+def sse_stream(args, target, workdir):
+    """SSE: events/s and server CPU per event, 32-byte `data:` events sent as fast as 4 streams
+    are read (bench/sse_client.py, on the client CPUs), with the apps' flow control."""
+    scenario = Scenario("sse", "SSE stream (requests/s = events/s)")
+    row = {"target": target.name, "target_key": target.key, "scenario": scenario.title,
+           "scenario_key": "sse"}
+    if target.perl:
+        app = os.path.join(ROOT, "bench", "apps", "sse.pl")
+    else:
+        if not target.large_so:
+            target.large_so = build_large_so(workdir)
+            if not target.large_so.endswith(".so"):
+                row["note"], target.large_so = "not available: " + target.large_so, None
+                return row
+        app = f"native:{target.large_so}"
+    target._listen_args(False)
+    target._spawn([args.binary, app, "--cores", str(args.server_cores), "-q", "--no-access-log",
+                   "--host", "127.0.0.1", "--port", str(target.addr[1])])
+    client = os.path.join(ROOT, "bench", "sse_client.py")
+
+    def run(seconds, pids=None):
+        """The client's result, and the server's CPU ticks read while the streams are still
+        open (their ends, after the client goes, are not counted)."""
+        argv = ["taskset", "-c", args.client_cpus, sys.executable, client, "127.0.0.1",
+                str(target.addr[1]), "4", str(seconds)]
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        line = proc.stdout.readline()
+        ticks = cpu_ticks(pids) if pids else 0
+        try:
+            out, err = proc.communicate("", timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+        try:
+            return json.loads(line), ticks
+        except ValueError:
+            return {"events": 0, "errors": 1, "error": (err or out).strip()[:160]}, ticks
+
+    try:
+        if not wait_ready(target.addr, target.proc, args.start_timeout):
+            row["note"] = f"not available: did not start: {target.log_head()}"
+            return row
+        warm, _ = run(args.warmup)
+        if warm["errors"]:
+            row["note"] = f"not available: {warm['error']}; log: {target.log_head()}"
+            return row
+        time.sleep(1.0)  # the warm-up streams' ends are over
+        pids = target.pids()
+        before = cpu_ticks(pids)
+        result, after = run(args.duration, pids)
+        n = result["events"]
+        row.update({"errors": result["errors"], "rss_kib": rss_kib(pids)})
+        if n:
+            row["rps"] = n / result["seconds"]
+            row["cpu_us_per_req"] = (after - before) * 1e6 / CLK_TCK / n
+        row["note"] = ("4 streams of 32-byte events, Python client (CPU includes the "
+                       "streams' start, not their end)"
+                       + (f"; {result['error']}" if result["errors"] else ""))
+        return row
+    finally:
+        target.stop()
+
+
 # --- profiling ----------------------------------------------------------------------------
 
 def start_profile(args, target, scenario, workdir):
@@ -1138,6 +1202,11 @@ def main():
                 if t.key in ("native", "perl"):
                     print(f"... websocket echo: {t.name}", file=sys.stderr, flush=True)
                     rows.append(ws_echo(args, t, workdir))
+        if not keys or "sse" in keys:
+            for t in targets:
+                if t.key in ("native", "perl"):
+                    print(f"... sse stream: {t.name}", file=sys.stderr, flush=True)
+                    rows.append(sse_stream(args, t, workdir))
     finally:
         for t in targets:
             t.stop()
