@@ -1,7 +1,9 @@
 // Native app for the large-body rows of bench/load.py, built by it as a shared object:
 // GET any path answers a body of N bytes (N = the `?ARG`, default 1 MiB) in 64 KiB pieces,
 // waiting for on_writable when the output is full; POST /upload reads and drops the body and
-// answers its length. No allocation per request: the body is made once per core.
+// answers its length. An sse scope (Accept: text/event-stream) gets `data: x…x` events of
+// 32 bytes as fast as the client reads them, until it goes away (the sse row). No allocation
+// per request: the body is made once per core.
 #include <pagi/app.h>
 
 #include <charconv>
@@ -21,6 +23,11 @@ class LargeApp final : public pagi::App {
   }
 
   void on_request(pagi::Exchange& ex) override {
+    if (ex.scope().type == pagi::ScopeType::kSse) {
+      ex.sse_start(200, {});
+      stream(ex);
+      return;
+    }
     if (ex.scope().method == "POST") {
       ex.app_data = nullptr;  // bytes received so far
       drain(ex);
@@ -35,8 +42,14 @@ class LargeApp final : public pagi::App {
     pump(ex);
   }
 
-  void on_writable(pagi::Exchange& ex) override { pump(ex); }
-  void on_receive_ready(pagi::Exchange& ex) override { drain(ex); }
+  void on_writable(pagi::Exchange& ex) override {
+    if (ex.scope().type == pagi::ScopeType::kSse) return stream(ex);
+    pump(ex);
+  }
+  void on_receive_ready(pagi::Exchange& ex) override {
+    if (ex.scope().type == pagi::ScopeType::kSse) return stream(ex);
+    drain(ex);
+  }
 
  private:
   void pump(pagi::Exchange& ex) {
@@ -55,6 +68,25 @@ class LargeApp final : public pagi::App {
       if (r == pagi::SendResult::kBlocked) return;  // on_writable resumes
     }
     ex.finish();
+  }
+
+  // Events until the output is full (on_writable resumes) or the client is gone.
+  void stream(pagi::Exchange& ex) {
+    pagi::Event ev;
+    while (ex.receive(ev)) {
+      if (ev.type == pagi::EventType::kSseDisconnect) {
+        ex.finish();
+        return;
+      }
+    }
+    for (;;) {
+      pagi::SendResult r = ex.sse_send(pagi::SseEvent{std::string_view(body_).substr(0, 32), {}, {}, -1});
+      if (r == pagi::SendResult::kClosed || r == pagi::SendResult::kInvalid) {
+        ex.finish(r == pagi::SendResult::kInvalid);
+        return;
+      }
+      if (r == pagi::SendResult::kBlocked) return;
+    }
   }
 
   void drain(pagi::Exchange& ex) {

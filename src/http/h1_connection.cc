@@ -31,7 +31,7 @@ uint64_t monotonic_ns() {
 }  // namespace
 
 H1Connection::H1Connection(H1Context& ctx, Transport& transport)
-    : ctx_(ctx), transport_(transport), parser_(ctx.limits), out_(ctx.blocks) {}
+    : ctx_(ctx), transport_(&transport), parser_(ctx.limits), out_(ctx.blocks) {}
 
 // No on_end from here: the server destroys a connection only once its app let go of the
 // exchange, and the pump has reported the end by then (finish always leaves an end due).
@@ -140,6 +140,14 @@ bool H1Connection::idle() const {
   return !exchange_open_ && !parser_.in_message() && pending_bytes() == 0;
 }
 
+bool H1Connection::parkable() const {
+  return idle() && !app_active_ && out_.empty() && held_ == 0 && head_ == nullptr &&
+         incoming_.empty() && body_queued_.empty() && pause_ == Pause::kNone && reading_ &&
+         !parser_.wants_feed() && !streaming() && !sse_request_done_ && !client_gone_ &&
+         !input_eof_ && !close_after_flush_ && !shutting_down_ && !parse_error_ && !in_pump_ &&
+         !repump_ && !wants_receive_ && !wants_writable_ && end_reported_;
+}
+
 void H1Connection::begin_shutdown() {
   shutting_down_ = true;
   if (ws_ != nullptr) return ws_->begin_shutdown();
@@ -149,13 +157,13 @@ void H1Connection::begin_shutdown() {
   } else {
     keep_alive_ = false;
   }
-  transport_.want_flush();
+  transport_->want_flush();
 }
 
 void H1Connection::reject_at_capacity() {
   out_.append(capacity_response());
   close_after_flush_ = true;
-  transport_.want_flush();
+  transport_->want_flush();
 }
 
 void H1Connection::update_reading() {
@@ -166,7 +174,7 @@ void H1Connection::update_reading() {
   bool want = pending_bytes() < limit && !close_after_flush_;
   if (want != reading_) {
     reading_ = want;
-    transport_.set_reading(want);
+    transport_->set_reading(want);
   }
 }
 
@@ -176,7 +184,7 @@ void H1Connection::request_pump() {
   if (in_pump_) {
     repump_ = true;
   } else {
-    transport_.schedule();
+    transport_->schedule();
   }
 }
 
@@ -228,7 +236,7 @@ void H1Connection::pump() {
     if (pending_in_.capacity() > kBodyQueueLimit) std::string().swap(pending_in_);
   }
   update_reading();  // the parser may have drained held input
-  if (close_after_flush_ || sendable() > 0) transport_.want_flush();
+  if (close_after_flush_ || sendable() > 0) transport_->want_flush();
 }
 
 void H1Connection::parse_available() {
@@ -371,12 +379,12 @@ void H1Connection::fill_scope(RequestHead& head, ScopeType type) {
   scope_.raw_path = head.raw_path();
   scope_.query_string = head.query_string();
   scope_.headers = head.headers();
-  scope_.is_unix = transport_.is_unix();
+  scope_.is_unix = transport_->is_unix();
   forwarded_client_ = {};
   bool secure = ctx_.scheme == "https";
   if (ctx_.proxy_trust != nullptr) {
     Endpoint peer;
-    bool has_peer = transport_.client_endpoint(peer);
+    bool has_peer = transport_->client_endpoint(peer);
     Forwarded f = resolve_forwarded(*ctx_.proxy_trust, !has_peer, peer.host, scope_.headers);
     if (!f.client.empty()) {
       forwarded_client_ = f.client;
@@ -397,7 +405,7 @@ bool H1Connection::client(Endpoint& out) {
     out.port = forwarded_port_;
     return true;
   }
-  return transport_.client_endpoint(out);
+  return transport_->client_endpoint(out);
 }
 
 bool H1Connection::exchange_done() const {
@@ -554,7 +562,7 @@ void H1Connection::bad_request(int status, std::string_view message,
   ++ctx_.bad_requests;
   if (log::enabled(log::Level::kInfo)) {
     Endpoint peer;
-    bool has_peer = transport_.client_endpoint(peer);
+    bool has_peer = transport_->client_endpoint(peer);
     LOG_INFO("HTTP %d %.*s from %s%.*s: %.*s", status,
              int(reason_phrase(status).size()), reason_phrase(status).data(),
              has_peer ? "" : "unix", has_peer ? int(peer.host.size()) : 0,
@@ -666,7 +674,7 @@ SendResult H1Connection::send_result() {
 }
 
 void H1Connection::output_grew() {
-  if (sendable() > 0) transport_.want_flush();
+  if (sendable() > 0) transport_->want_flush();
 }
 
 SendResult H1Connection::send_start(int status, std::span<const Header> headers, bool trailers) {

@@ -108,6 +108,13 @@ class H1Connection final : public Exchange, private ParserHandler {
   bool reading_head() const { return parser_.in_head(); }
   // The app still holds the exchange: the connection object must stay alive.
   bool app_active() const { return app_active_; }
+  // Between two keep-alive requests with nothing held: no exchange, no partial request, no
+  // input or output, not upgraded, not closing. Its state is then exactly what the next
+  // request on any connection starts from, so the server parks it in a per-core pool while
+  // the socket is idle and attach()es it to whichever connection reads first.
+  bool parkable() const;
+  // Rebinds a parked connection state to another socket owner.
+  void attach(Transport& transport) { transport_ = &transport; }
   // Graceful stop: finish the request in progress (answering with Connection: close), then
   // close; an idle connection closes at once.
   void begin_shutdown();
@@ -117,7 +124,7 @@ class H1Connection final : public Exchange, private ParserHandler {
   // --- Exchange (the app side) -----------------------------------------------------------
   const Scope& scope() const override { return scope_; }
   bool client(Endpoint& out) override;
-  Endpoint server() override { return transport_.server_endpoint(); }
+  Endpoint server() override { return transport_->server_endpoint(); }
   // On websocket and sse scopes these go to ws_ / sse_ (h1_stream.cc).
   bool receive(Event& out) override;
   SendResult send_start(int status, std::span<const Header> headers, bool trailers) override;
@@ -199,7 +206,7 @@ class H1Connection final : public Exchange, private ParserHandler {
   void fill_scope(RequestHead& head, ScopeType type);
 
   H1Context& ctx_;
-  Transport& transport_;
+  Transport* transport_;
   RequestParser parser_;
   OutputQueue out_;
   RequestHead* head_ = nullptr;  // borrowed from ctx_.head_pool while needed

@@ -37,7 +37,7 @@ Action H1Connection::start_websocket(RequestHead& head) {
     return Action::kPause;
   }
   start_stream(head, ScopeType::kWebSocket);
-  ws_ = std::make_unique<WsExchange>(ctx_, transport_, *this, out_, head, check.key);
+  ws_ = std::make_unique<WsExchange>(ctx_, *transport_, *this, out_, head, check.key);
   scope_.method = {};
   scope_.subprotocols = ws_->subprotocols();
   // Whatever follows the head is WebSocket frames: the parser stops here for good.
@@ -48,7 +48,7 @@ Action H1Connection::start_websocket(RequestHead& head) {
 
 void H1Connection::start_sse(RequestHead& head) {
   start_stream(head, ScopeType::kSse);
-  sse_ = std::make_unique<SseExchange>(ctx_, transport_, *this, out_, head);
+  sse_ = std::make_unique<SseExchange>(ctx_, *transport_, *this, out_, head);
   ctx_.app->on_request(*this);
 }
 
@@ -69,7 +69,7 @@ void H1Connection::start_stream(RequestHead& head, ScopeType type) {
     head_ns_ = monotonic_ns();
     arrived_ = int64_t(time(nullptr));
     Endpoint peer;
-    transport_.client_endpoint(peer);  // looked up while the socket is open, for the log
+    transport_->client_endpoint(peer);  // looked up while the socket is open, for the log
   }
   fill_scope(head, type);
 }

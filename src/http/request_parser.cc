@@ -102,22 +102,31 @@ std::string_view RequestHead::header(std::string_view lower_name) const {
 
 // --- RequestParser ----------------------------------------------------------------------------
 
+// The callbacks are the same for every parser: one table, built once.
+const llhttp_settings_t& RequestParser::settings() {
+  static const llhttp_settings_t table = [] {
+    llhttp_settings_t t;
+    llhttp_settings_init(&t);
+    t.on_message_begin = &RequestParser::on_message_begin;
+    t.on_method = &RequestParser::on_method;
+    t.on_url = &RequestParser::on_url;
+    t.on_version = &RequestParser::on_version;
+    t.on_version_complete = &RequestParser::on_version_complete;
+    t.on_header_field = &RequestParser::on_header_field;
+    t.on_header_field_complete = &RequestParser::on_header_field_complete;
+    t.on_header_value = &RequestParser::on_header_value;
+    t.on_header_value_complete = &RequestParser::on_header_value_complete;
+    t.on_headers_complete = &RequestParser::on_headers_complete;
+    t.on_chunk_header = &RequestParser::on_chunk_header;
+    t.on_body = &RequestParser::on_body;
+    t.on_message_complete = &RequestParser::on_message_complete;
+    return t;
+  }();
+  return table;
+}
+
 RequestParser::RequestParser(const Limits& limits) : limits_(limits) {
-  llhttp_settings_init(&settings_);
-  settings_.on_message_begin = &RequestParser::on_message_begin;
-  settings_.on_method = &RequestParser::on_method;
-  settings_.on_url = &RequestParser::on_url;
-  settings_.on_version = &RequestParser::on_version;
-  settings_.on_version_complete = &RequestParser::on_version_complete;
-  settings_.on_header_field = &RequestParser::on_header_field;
-  settings_.on_header_field_complete = &RequestParser::on_header_field_complete;
-  settings_.on_header_value = &RequestParser::on_header_value;
-  settings_.on_header_value_complete = &RequestParser::on_header_value_complete;
-  settings_.on_headers_complete = &RequestParser::on_headers_complete;
-  settings_.on_chunk_header = &RequestParser::on_chunk_header;
-  settings_.on_body = &RequestParser::on_body;
-  settings_.on_message_complete = &RequestParser::on_message_complete;
-  llhttp_init(&parser_, HTTP_REQUEST, &settings_);
+  llhttp_init(&parser_, HTTP_REQUEST, &settings());
   parser_.data = this;
 }
 

@@ -162,8 +162,9 @@ class RequestParser {
   bool finish_head();
   void map_llhttp_error(llhttp_errno_t err);
 
+  static const llhttp_settings_t& settings();
+
   llhttp_t parser_;
-  llhttp_settings_t settings_;
   Limits limits_;
   RequestHead* head_ = nullptr;
   ParserHandler* handler_ = nullptr;

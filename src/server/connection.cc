@@ -41,11 +41,31 @@ void format_addr(const sockaddr_storage& ss, char* host, size_t host_len, int* p
 
 }  // namespace
 
+// An idle keep-alive connection is this object and nothing else (its request state is
+// pooled: ConnectionState). Growing it grows every idle connection; see doc/DESIGN.md
+// "Idle connections" and bench/load.py's idle row before raising the bound.
+static_assert(sizeof(Connection) <= 320, "server::Connection is what every idle connection holds");
+
 Connection::Connection(Core& core) : core_(core), reactor_(core.reactor()) {
   timer_.bind(&Connection::on_timer, this);
 }
 
 Connection::~Connection() = default;
+
+http::H1Connection& Connection::take_state() {
+  st_ = core_.take_state();
+  if (st_->h1) {
+    st_->h1->attach(*this);  // parked after a keep-alive request elsewhere on this core
+  } else {
+    st_->h1.emplace(core_.h1_context(), *this);
+  }
+  return *st_->h1;
+}
+
+void Connection::put_state() {
+  if (!st_->h1->parkable()) st_->h1.reset();  // a close: the next taker starts afresh
+  core_.put_state(std::move(st_));
+}
 
 void Connection::start(int fd, const Listener& listener, bool reject) {
   fd_ = fd;
@@ -59,14 +79,13 @@ void Connection::start(int fd, const Listener& listener, bool reject) {
   cancel_pending_ = false;
   scheduled_ = false;
   peer_eof_ = false;
+  close_idle_ = false;
   peer_known_ = false;
   local_known_ = false;
   timer_kind_ = TimerKind::kNone;
   last_read_ms_ = reactor_.now_ms();
-  h1_.emplace(core_.h1_context(), *this);
-  if (reject) {
-    h1_->reject_at_capacity();
-  }
+  // No request state until the client sends something (or the 503 needs an output queue).
+  if (reject) take_state().reject_at_capacity();
   arm_recv();
   settle();
 }
@@ -107,15 +126,20 @@ void Connection::on_recv(const ring::Completion& c) {
     last_read_ms_ = reactor_.now_ms();
     core_.counters().bytes_received += uint64_t(c.res);
     if (state_ == State::kOpen) {
+      http::H1Connection& h1 = st_ ? *st_->h1 : take_state();
       // Writable: a WebSocket session unmasks the frames in place.
-      h1_->on_input_writable(std::span<char>(reactor_.buffers().data(c.buffer_id), size_t(c.res)));
+      h1.on_input_writable(std::span<char>(reactor_.buffers().data(c.buffer_id), size_t(c.res)));
     }
     // Lingering or closed: the bytes are discarded.
     if (c.has_buffer) reactor_.buffers().recycle(c.buffer_id);
   } else if (c.res == 0) {
     peer_eof_ = true;
     if (state_ == State::kOpen) {
-      h1_->on_input_eof();
+      if (st_) {
+        st_->h1->on_input_eof();
+      } else {
+        close_idle_ = true;  // between requests: nothing to answer
+      }
     } else if (state_ == State::kLingering && !shutdown_pending_) {
       hard_close();
     }
@@ -124,7 +148,7 @@ void Connection::on_recv(const ring::Completion& c) {
   } else if (state_ != State::kClosed) {
     // ECONNRESET and friends: the peer is gone.
     peer_eof_ = true;
-    h1_->on_transport_error();
+    if (st_) st_->h1->on_transport_error();
     hard_close();
   }
   if (!recv_armed_ && state_ != State::kClosed && !peer_eof_) arm_recv();
@@ -138,14 +162,14 @@ void Connection::on_send(const ring::Completion& c) {
       want_flush();
       return;
     }
-    h1_->on_transport_error("write_error");
+    st_->h1->on_transport_error("write_error");
     hard_close();
     return;
   }
   core_.counters().bytes_sent += uint64_t(c.res);
   last_progress_ms_ = reactor_.now_ms();
-  h1_->on_sent(size_t(c.res));
-  if (h1_->sendable() > 0) flush();  // the rest (or what came meanwhile) goes at once
+  st_->h1->on_sent(size_t(c.res));
+  if (st_->h1->sendable() > 0) flush();  // the rest (or what came meanwhile) goes at once
 }
 
 // --- output --------------------------------------------------------------------------------
@@ -163,28 +187,29 @@ void Connection::schedule() {
 }
 
 void Connection::run_deferred() {
-  if (scheduled_ && h1_) {
+  if (scheduled_) {
     scheduled_ = false;
-    h1_->on_scheduled();
+    if (st_) st_->h1->on_scheduled();
   }
   if (state_ == State::kOpen) flush();
   settle();
 }
 
 void Connection::flush() {
-  if (sending_ || state_ != State::kOpen) return;
-  size_t limit = h1_->sendable();
+  if (sending_ || state_ != State::kOpen || !st_) return;
+  size_t limit = st_->h1->sendable();
   if (limit == 0) return;
-  int n = h1_->output().gather(iov_, kMaxIov, limit);
+  iovec* iov = st_->iov;
+  int n = st_->h1->output().gather(iov, ConnectionState::kMaxIov, limit);
   if (n == 0) return;
   sending_ = true;
   if (n == 1) {
-    reactor_.send(fd_, iov_[0].iov_base, iov_[0].iov_len, this, kSend);
+    reactor_.send(fd_, iov[0].iov_base, iov[0].iov_len, this, kSend);
   } else {
-    msg_ = msghdr{};
-    msg_.msg_iov = iov_;
-    msg_.msg_iovlen = size_t(n);
-    reactor_.sendmsg(fd_, &msg_, this, kSend);
+    st_->msg = msghdr{};
+    st_->msg.msg_iov = iov;
+    st_->msg.msg_iovlen = size_t(n);
+    reactor_.sendmsg(fd_, &st_->msg, this, kSend);
   }
 }
 
@@ -202,24 +227,30 @@ void Connection::set_reading(bool on) {
 
 // --- closing ---------------------------------------------------------------------------------
 
-// After every event: close if the protocol is done, keep the timer right, give the object
-// back once nothing refers to it any more.
+// After every event: close if the protocol is done, keep the timer right, hand the request
+// state back once the connection is idle, give the object back once nothing refers to it.
 void Connection::settle() {
-  if (state_ == State::kOpen && h1_->wants_close() && h1_->sendable() == 0 && !sending_) {
+  if (state_ == State::kOpen && wants_close() && (!st_ || st_->h1->sendable() == 0) &&
+      !sending_) {
     begin_close();
+  }
+  // Idle between keep-alive requests: the state goes back to the pool (a send or a turn-end
+  // callback still owed keeps it; the next settle after them parks it).
+  if (st_ && state_ == State::kOpen && !sending_ && !scheduled_ && st_->h1->parkable()) {
+    put_state();
   }
   if (state_ != State::kClosed) update_timer();
   if (state_ == State::kClosed && !released_ && !recv_armed_ && !sending_ &&
-      !shutdown_pending_ && !cancel_pending_ && !scheduled_ && !h1_->app_active()) {
+      !shutdown_pending_ && !cancel_pending_ && !scheduled_ && !(st_ && st_->h1->app_active())) {
     released_ = true;
     reactor_.timers().cancel(timer_);
-    h1_.reset();
+    if (st_) put_state();
     core_.release(this);  // may reuse this object at once: touch nothing after
   }
 }
 
 void Connection::begin_close() {
-  if (peer_eof_ || h1_->output().size() > 0) {
+  if (peer_eof_ || (st_ && st_->h1->output().size() > 0)) {
     // The peer is gone (or something unsendable is left): nothing to linger for.
     hard_close();
     return;
@@ -245,18 +276,22 @@ void Connection::hard_close() {
   }
   reactor_.close(fd_);
   fd_ = -1;
-  if (h1_ && !h1_->wants_close()) h1_->on_transport_error();
+  if (st_ && !st_->h1->wants_close()) st_->h1->on_transport_error();
 }
 
 void Connection::shutdown_gracefully() {
   if (state_ != State::kOpen) return;
-  h1_->begin_shutdown();
+  if (st_) {
+    st_->h1->begin_shutdown();
+  } else {
+    close_idle_ = true;  // idle: close at once
+  }
   settle();
 }
 
 void Connection::close_now() {
   if (state_ == State::kClosed) return;
-  h1_->on_transport_error("server_shutdown");
+  if (st_) st_->h1->on_transport_error("server_shutdown");
   hard_close();
   settle();
 }
@@ -270,10 +305,12 @@ void Connection::update_timer() {
   uint64_t request_timeout = core_.config().request_timeout_ms;
   if (state_ == State::kLingering) {
     kind = TimerKind::kLinger;
-  } else if (h1_->streaming()) {
+  } else if (!st_) {
+    if (timeout > 0) kind = TimerKind::kIdle;  // idle: no request state held
+  } else if (st_->h1->streaming()) {
     // An upgraded connection keeps its session's timers only (--ws-idle-timeout, keepalive,
     // close wait; --sse-idle-timeout, keepalive), never the HTTP idle/head timeout.
-    uint64_t d = h1_->next_deadline();
+    uint64_t d = st_->h1->next_deadline();
     if (d != http::kNoDeadline) kind = TimerKind::kSession;
     if (kind == TimerKind::kSession && (timer_kind_ != kind || d != session_deadline_)) {
       timer_kind_ = kind;
@@ -282,12 +319,12 @@ void Connection::update_timer() {
       reactor_.timers().arm(timer_, d > now ? d - now : 0);
       return;
     }
-  } else if (h1_->reading_head()) {
+  } else if (st_->h1->reading_head()) {
     // Slowloris: the whole head must arrive within the timeout, however it trickles.
     if (timeout > 0) kind = TimerKind::kHead;
-  } else if (h1_->idle()) {
+  } else if (st_->h1->idle()) {
     if (timeout > 0) kind = TimerKind::kIdle;
-  } else if (request_timeout > 0 && !h1_->response_complete()) {
+  } else if (request_timeout > 0 && !st_->h1->response_complete()) {
     // A request in flight: never the idle timer, only the stall timer when asked for (until
     // the response is complete: an app working on after it has answered stalls nobody).
     kind = TimerKind::kRequest;
@@ -325,7 +362,7 @@ void Connection::on_timer(void* self) {
   uint64_t timeout = c->core_.config().idle_timeout_ms;
   if (c->timer_kind_ == TimerKind::kSession) {
     c->timer_kind_ = TimerKind::kNone;  // update_timer re-arms for the next deadline
-    if (c->state_ == State::kOpen) c->h1_->on_timer(now);
+    if (c->state_ == State::kOpen && c->st_) c->st_->h1->on_timer(now);
     c->settle();
     return;
   }
@@ -362,7 +399,7 @@ void Connection::on_timer(void* self) {
   const char* reason = c->timer_kind_ == TimerKind::kIdle ? "idle_timeout" : "client_timeout";
   c->timer_kind_ = TimerKind::kNone;
   if (c->state_ != State::kClosed) {
-    c->h1_->on_transport_error(reason);
+    if (c->st_) c->st_->h1->on_transport_error(reason);
     c->hard_close();
   }
   c->settle();

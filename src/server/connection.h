@@ -7,6 +7,7 @@
 #include <sys/uio.h>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 
 #include "http/h1_connection.h"
@@ -16,6 +17,20 @@
 namespace pagi::server {
 
 class Core;
+
+// What a connection needs only while it has a request in hand: the HTTP/1 state (parser,
+// exchange, output queue) and the send's iovecs. Taken from the core's pool at the first
+// byte of a request and given back when the connection is idle again (Connection::settle),
+// so 10 000 idle keep-alive connections hold 10 000 small Connection objects and no HTTP
+// state (see doc/DESIGN.md, "Idle connections").
+struct ConnectionState {
+  static constexpr int kMaxIov = 32;
+  // Engaged while lent out, and while parked after a keep-alive request (its state is then
+  // what the next request starts from: H1Connection::parkable). Empty after a close.
+  std::optional<http::H1Connection> h1;
+  iovec iov[kMaxIov];
+  msghdr msg{};
+};
 
 class Connection final : public ring::Handler, public ring::Deferred, public http::Transport {
  public:
@@ -32,7 +47,6 @@ class Connection final : public ring::Handler, public ring::Deferred, public htt
   // Intrusive list of the core's live connections.
   Connection* prev = nullptr;
   Connection* next = nullptr;
-  bool rejected = false;  // accepted only to answer the at-capacity 503
 
   // ring::Handler
   void on_completion(unsigned op, const ring::Completion& c) override;
@@ -62,15 +76,29 @@ class Connection final : public ring::Handler, public ring::Deferred, public htt
   void begin_close();
   void hard_close();
   void update_timer();
+  // Takes a request state from the core's pool (at the first byte of a request).
+  http::H1Connection& take_state();
+  // Gives it back once nothing is held (a parked keep-alive state, or reset after a close).
+  void put_state();
+  bool wants_close() const { return st_ ? st_->h1->wants_close() : close_idle_; }
   static void on_timer(void* self);
 
   Core& core_;
   ring::Reactor& reactor_;
   const Listener* listener_ = nullptr;
+  // The request state, lent by the core (null while the connection is idle).
+  std::unique_ptr<ConnectionState> st_;
+
+  ring::Timer timer_;
+  uint64_t last_read_ms_ = 0;
+  uint64_t head_started_ms_ = 0;
+  uint64_t last_progress_ms_ = 0;  // a request dispatched, an app send, a socket write
+  uint64_t session_deadline_ = 0;  // what the kSession timer is armed for
+
+  // Small fields together: every idle connection is this object alone (no padding holes).
   int fd_ = -1;
   State state_ = State::kClosed;
-  std::optional<http::H1Connection> h1_;
-
+  TimerKind timer_kind_ = TimerKind::kNone;
   bool recv_armed_ = false;
   bool want_reading_ = true;
   bool sending_ = false;
@@ -79,24 +107,18 @@ class Connection final : public ring::Handler, public ring::Deferred, public htt
   bool scheduled_ = false;
   bool peer_eof_ = false;
   bool released_ = true;
+  bool close_idle_ = false;  // no request state: closing (peer EOF, graceful stop)
 
-  static constexpr int kMaxIov = 32;
-  iovec iov_[kMaxIov];
-  msghdr msg_{};
+ public:
+  bool rejected = false;  // accepted only to answer the at-capacity 503
 
-  ring::Timer timer_;
-  TimerKind timer_kind_ = TimerKind::kNone;
-  uint64_t last_read_ms_ = 0;
-  uint64_t head_started_ms_ = 0;
-  uint64_t last_progress_ms_ = 0;  // a request dispatched, an app send, a socket write
-  uint64_t session_deadline_ = 0;  // what the kSession timer is armed for
-
+ private:
   // Lazily looked-up addresses (getpeername/getsockname once per connection, on demand).
   bool peer_known_ = false;
   bool local_known_ = false;
   char peer_host_[46] = {};
-  int peer_port_ = -1;
   char local_host_[46] = {};
+  int peer_port_ = -1;
   int local_port_ = -1;
 };
 

@@ -219,6 +219,7 @@ void Core::run(int cpu, std::promise<StartResult> ready) {
   }
   acceptors_.clear();
   free_connections_.clear();
+  free_states_.clear();
   app_.reset();
   reactor_.reset();
 }
@@ -322,6 +323,17 @@ void Core::release(Connection* c) {
   c->rejected = false;
   free_connections_.emplace_back(c);
   if (draining_) maybe_finish_drain();
+}
+
+std::unique_ptr<ConnectionState> Core::take_state() {
+  if (free_states_.empty()) return std::make_unique<ConnectionState>();
+  std::unique_ptr<ConnectionState> st = std::move(free_states_.back());
+  free_states_.pop_back();
+  return st;
+}
+
+void Core::put_state(std::unique_ptr<ConnectionState> st) {
+  if (free_states_.size() < kMaxFreeStates) free_states_.push_back(std::move(st));
 }
 
 void Core::begin_drain() {

@@ -23,6 +23,7 @@ namespace pagi::server {
 
 class AccessLog;
 class Connection;
+struct ConnectionState;
 
 // Read-only after start-up; shared by all cores.
 struct ServerConfig {
@@ -91,6 +92,10 @@ class Core {
   const ServerConfig& config() const { return config_; }
   int index() const { return index_; }
   void release(Connection* c);
+  // The pool of request states (ConnectionState): a connection holds one only while it has
+  // a request in hand. take_state may return an empty one (no H1Connection engaged).
+  std::unique_ptr<ConnectionState> take_state();
+  void put_state(std::unique_ptr<ConnectionState> st);
   // Connection-side counters (accepts, bytes); the rest is gathered in metrics().
   CoreMetrics& counters() { return counters_; }
 
@@ -130,6 +135,10 @@ class Core {
   http::H1Context h1_;
   std::vector<std::unique_ptr<Acceptor>> acceptors_;
   std::vector<std::unique_ptr<Connection>> free_connections_;
+  // At most kMaxFreeStates are kept: a burst of many concurrent requests does not pin its
+  // peak memory for ever.
+  static constexpr size_t kMaxFreeStates = 1024;
+  std::vector<std::unique_ptr<ConnectionState>> free_states_;
   Connection* active_head_ = nullptr;  // intrusive list of live connections
   size_t active_ = 0;     // live connections, including those answering a 503
   size_t rejecting_ = 0;  // of which are being rejected: they hold no slot

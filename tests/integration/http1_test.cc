@@ -1,6 +1,9 @@
 // HTTP/1.1 against the real binary: curl, raw sockets for keep-alive and pipelining,
 // uploads, HEAD, HTTP/1.0, native apps (built-in and a shared object), graceful stop.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 
 #include <regex>
 #include <thread>
@@ -190,6 +193,52 @@ TEST_F(Http1, EchoReportsScopeData) {
   EXPECT_EQ(r->header("x-echo-http-version"), "1.1");
   EXPECT_TRUE(std::regex_match(*r->header("x-echo-client"), std::regex("127\\.0\\.0\\.1:\\d+")));
   EXPECT_EQ(r->header("x-echo-server"), "127.0.0.1:" + std::to_string(echo_->port()));
+}
+
+// Idle keep-alive connections hold no HTTP state: it is lent per request from a per-core
+// pool. Interleaved requests on many connections (one split across two writes while others
+// are answered) must each see their own connection: path, and the client port of its socket.
+TEST_F(Http1, InterleavedKeepAliveConnectionsEachSeeTheirOwnRequest) {
+  constexpr int kConns = 20;
+  std::vector<std::unique_ptr<Client>> conns;
+  std::vector<int> ports;
+  for (int i = 0; i < kConns; ++i) {
+    conns.push_back(Client::tcp(echo_->port()));
+    ASSERT_TRUE(conns.back());
+    sockaddr_in local{};
+    socklen_t len = sizeof(local);
+    ASSERT_EQ(getsockname(conns.back()->fd(), reinterpret_cast<sockaddr*>(&local), &len), 0);
+    ports.push_back(ntohs(local.sin_port));
+  }
+  auto check = [&](int i, const std::string& path) {
+    auto r = conns[i]->read_response();
+    ASSERT_TRUE(r) << "connection " << i;
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->header("x-echo-path"), path) << "connection " << i;
+    EXPECT_EQ(r->header("x-echo-client"), "127.0.0.1:" + std::to_string(ports[i]))
+        << "connection " << i;
+  };
+  for (int i = 0; i < kConns; ++i) {
+    ASSERT_TRUE(conns[i]->send("GET /first/" + std::to_string(i) + " HTTP/1.1\r\nHost: x\r\n\r\n"));
+    check(i, "/first/" + std::to_string(i));
+  }
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < kConns; ++i) {
+      int j = (i + 7) % kConns;
+      std::string pi = "/r" + std::to_string(round) + "/split/" + std::to_string(i);
+      std::string pj = "/r" + std::to_string(round) + "/whole/" + std::to_string(j);
+      ASSERT_TRUE(conns[i]->send("GET " + pi + " HTTP/1.1\r\nHo"));
+      std::this_thread::sleep_for(2ms);  // let the server read the half on its own
+      ASSERT_TRUE(conns[j]->send("GET " + pj + " HTTP/1.1\r\nHost: x\r\n\r\n"));
+      check(j, pj);
+      ASSERT_TRUE(conns[i]->send("st: x\r\n\r\n"));
+      check(i, pi);
+    }
+  }
+  // A parked connection the client closes is closed by the server too; the others still serve.
+  conns[3].reset();
+  ASSERT_TRUE(conns[4]->send("GET /after HTTP/1.1\r\nHost: x\r\n\r\n"));
+  check(4, "/after");
 }
 
 TEST_F(Http1, ConcurrentClientsAllSucceed) {

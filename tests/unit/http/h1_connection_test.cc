@@ -769,5 +769,133 @@ TEST_F(H1Test, RefusedStreamSendsCarryTheirOwnMessage) {
   EXPECT_NE(errors[1].find("sse.comment"), std::string::npos) << errors[1];
 }
 
+// The server parks a connection's HTTP state in a per-core pool while the socket is idle:
+// parkable() must hold only when nothing of a request, its input or its output is held.
+TEST_F(H1Test, ParkableOnlyBetweenKeepAliveRequests) {
+  ScriptApp app;
+  auto& c = connect(&app);
+  EXPECT_TRUE(c.parkable());  // fresh
+  c.on_input("GET /a HTTP/1.1\r\nHo");
+  turn();
+  EXPECT_FALSE(c.parkable());  // half a head
+  c.on_input("st: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n");
+  turn();
+  ASSERT_EQ(app.exchanges.size(), 1u);
+  EXPECT_FALSE(c.parkable());  // the app holds /a, /b waits behind it
+  Header h[] = {{"content-length", "2"}};
+  app.exchanges[0]->send_start(200, h);
+  app.exchanges[0]->send_body("ok", false);
+  app.exchanges[0]->finish();
+  turn();
+  EXPECT_FALSE(c.parkable());  // /a's response not written yet, /b in the app
+  ASSERT_EQ(app.exchanges.size(), 2u);
+  app.exchanges[1]->send_start(200, h);
+  app.exchanges[1]->send_body("ok", false);
+  app.exchanges[1]->finish();
+  std::string out = wire();
+  EXPECT_EQ(out.find("HTTP/1.1 200 OK"), 0u) << out;
+  EXPECT_TRUE(c.parkable());  // both answered and written, keep-alive
+
+  auto& closing = connect(&app);
+  app.request = [](Exchange& ex) {
+    Header hh[] = {{"content-length", "0"}};
+    ex.send_start(204, hh);
+    ex.send_body("", false);
+    ex.finish();
+  };
+  closing.on_input("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  wire();
+  EXPECT_FALSE(closing.parkable());  // closing after this response
+
+  auto& eof = connect(&app);
+  eof.on_input_eof();
+  turn();
+  EXPECT_FALSE(eof.parkable());
+}
+
+TEST_F(H1Test, UpgradedConnectionIsNeverParkable) {
+  auto app = apps::make_echo_app();
+  auto& c = connect(app.get());
+  c.on_input(kUpgrade);
+  wire();
+  ASSERT_TRUE(c.streaming());
+  EXPECT_FALSE(c.parkable());
+}
+
+// A parked state attached to another connection serves that connection's next request:
+// its output and its scope come from the new transport, nothing from the old one.
+TEST_F(H1Test, ParkedStateServesTheNextRequestOnAnotherTransport) {
+  auto app = apps::make_hello_app();
+  auto& c = connect(app.get());
+  c.on_input("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(wire(), kHelloResponse);
+  ASSERT_TRUE(c.parkable());
+
+  FakeTransport other;
+  other.unix_socket = true;
+  int old_flushes = transport.flushes;
+  c.attach(other);
+  bool unix_scope = false;
+  ScriptApp probe;
+  probe.request = [&](Exchange& ex) {
+    unix_scope = ex.scope().is_unix;
+    Endpoint peer;
+    EXPECT_FALSE(ex.client(peer));  // the new transport is a unix socket
+    Header h[] = {{"content-length", "2"}};
+    ex.send_start(200, h);
+    ex.send_body("ok", false);
+    ex.finish();
+  };
+  ctx.app = &probe;
+  c.on_input("GET /next HTTP/1.1\r\nHost: x\r\n\r\n");
+  while (other.scheduled) {
+    other.scheduled = false;
+    c.on_scheduled();
+  }
+  EXPECT_TRUE(unix_scope);
+  EXPECT_GT(other.flushes, 0);
+  EXPECT_EQ(transport.flushes, old_flushes);
+  ASSERT_GT(c.sendable(), 0u);
+  iovec iov[8];
+  int n = c.output().gather(iov, 8, c.sendable());
+  std::string out;
+  for (int i = 0; i < n; ++i) out.append(static_cast<char*>(iov[i].iov_base), iov[i].iov_len);
+  EXPECT_EQ(out.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << out;
+  EXPECT_EQ(out.substr(out.size() - 2), "ok");
+  c.on_sent(out.size());
+  EXPECT_TRUE(c.parkable());
+}
+
+// The pool's premise: a parked state answers the next request byte for byte as a fresh one
+// would, whatever request it served before (bodies, chunked with trailers, HEAD, 1.0
+// keep-alive, 100-continue).
+TEST_F(H1Test, ParkedStateAnswersLikeAFreshOne) {
+  auto app = apps::make_echo_app();
+  const std::vector<std::string> requests = {
+      "GET /a?x=1 HTTP/1.1\r\nHost: x\r\n\r\n",
+      "POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
+      "POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+      "POST /t HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nz\r\n0\r\n"
+      "X-T: 1\r\n\r\n",
+      "HEAD /h HTTP/1.1\r\nHost: x\r\n\r\n",
+      "GET /k HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+      "PUT /e HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nok",
+  };
+  int compared = 0;
+  for (const std::string& first : requests) {
+    for (const std::string& second : requests) {
+      connect(app.get()).on_input(second);
+      std::string fresh = wire();
+      connect(app.get()).on_input(first);
+      wire();
+      ASSERT_TRUE(conn->parkable()) << first;
+      conn->on_input(second);
+      EXPECT_EQ(wire(), fresh) << "after: " << first << "\nthen: " << second;
+      ++compared;
+    }
+  }
+  EXPECT_EQ(compared, int(requests.size() * requests.size()));
+}
+
 }  // namespace
 }  // namespace pagi::http
