@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include "common/log.h"
 #include "server/access_log.h"
 #include "server/connection.h"
+#include "server/recycler.h"
 
 namespace pagi::server {
 
@@ -163,18 +165,48 @@ void Core::run(int cpu, std::promise<StartResult> ready) {
   snprintf(name, sizeof(name), "pagi-core-%d", index_);
   pthread_setname_np(pthread_self(), name);
 
+  // The watchdog may signal this thread from now until it returns (never after).
+  t_heartbeat = &heartbeat_;
+  {
+    std::lock_guard<std::mutex> lock(heartbeat_.mutex);
+    heartbeat_.core = index_;
+    heartbeat_.thread = pthread_self();
+    heartbeat_.running = true;
+  }
+  struct Unwatch {
+    Heartbeat& hb;
+    ~Unwatch() {
+      std::lock_guard<std::mutex> lock(hb.mutex);
+      hb.running = false;
+      hb.interruptible = false;
+      t_heartbeat = nullptr;
+    }
+  } unwatch{heartbeat_};
+  if (config_.interrupt_signal != 0) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, config_.interrupt_signal);
+    pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+  }
+
   std::string error;
   reactor_ = ring::Reactor::create(config_.reactor, &error);
   if (!reactor_) {
     ready.set_value(StartResult{error, false});
     return;
   }
+  reactor_->set_progress(&heartbeat_.loop);
   app_ = config_.app_factory(index_, config_.cores, *reactor_, &error);
   if (!app_) {
     ready.set_value(StartResult{error.empty() ? "the app could not be created" : error, false});
     reactor_.reset();
     return;
   }
+  if (config_.interrupt_signal != 0 && dynamic_cast<apps::HostedApp*>(app_.get()) != nullptr) {
+    std::lock_guard<std::mutex> lock(heartbeat_.mutex);
+    heartbeat_.interruptible = true;
+  }
+  make_recycler();
 
   h1_.app = app_.get();
   h1_.limits = config_.limits;
@@ -219,6 +251,7 @@ void Core::run(int cpu, std::promise<StartResult> ready) {
   }
   acceptors_.clear();
   free_connections_.clear();
+  recycler_.reset();
   app_.reset();
   reactor_.reset();
 }
@@ -326,6 +359,7 @@ void Core::release(Connection* c) {
 
 void Core::begin_drain() {
   if (draining_ || phase_ != Phase::kServing) return;
+  if (recycle_blocks_drain()) return;  // the recycle drains once its fresh app serves
   draining_ = true;
   phase_ = Phase::kDraining;
   for (auto& a : acceptors_) a->stop();

@@ -1,0 +1,85 @@
+// --max-requests (internal to src/server): replaces a core's hosted (Perl) app instance with a
+// fresh one from the factory, without a process. Once the core has given its app N requests,
+// the recycler stands in as H1Context::app: new requests are held (the exchanges wait, none
+// is refused), calls about the old instance's open exchanges go to it, and once it holds none
+// (or --shutdown-timeout has passed and what it still held was abandoned) it is stopped
+// (lifespan shutdown), destroyed, a fresh one is made and started (lifespan startup), and the
+// held requests go to it in their order. Every step runs from the recycler's timer, outside
+// any app call (an interpreter is never destroyed under its own frames).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "server/core.h"
+
+namespace pagi::server {
+
+class Core::Recycler final : public http::RequestLimit, public App {
+ public:
+  explicit Recycler(Core& core);
+  ~Recycler() override;
+
+  // http::RequestLimit: the request being dispatched is the first one past the limit.
+  void limit_reached() override;
+
+  // App, while requests are held.
+  void on_request(Exchange& ex) override;
+  void on_receive_ready(Exchange& ex) override;
+  void on_writable(Exchange& ex) override;
+  void on_end(Exchange& ex, const ExchangeEnd& end) override;
+
+  bool active() const { return stage_ != Stage::kIdle; }
+  // A drain asked for while recycling: false when the recycle gave way to it (it was still
+  // waiting for the old instance, which keeps serving); true when the drain must wait until
+  // the fresh instance serves.
+  bool defer_drain();
+
+ private:
+  enum class Stage : uint8_t { kIdle, kWaiting, kStopping, kReplacing, kStarting };
+  struct Held {
+    Exchange* ex = nullptr;
+    bool ended = false;  // on_end came while held: given to the fresh app after its request
+    bool response_started = false;
+    bool response_complete = false;
+    int code = 0;
+    std::string reason;
+  };
+  // App::start / App::stop completions; they only note the outcome and wake the timer.
+  class Done final : public LifecycleDone {
+   public:
+    Done(Recycler* r, bool starting) : r_(r), starting_(starting) {}
+    void done(bool ok, std::string_view message) override;
+
+   private:
+    Recycler* r_;
+    bool starting_;
+  };
+
+  static void on_timer(void* self);
+  void step();
+  void wake(uint64_t ms);
+  void replace();
+  void serve();
+  void release_held();
+  bool is_held(const Exchange& ex) const { return ex.app_data == this; }
+  App* old_app();
+
+  Core& core_;
+  Stage stage_ = Stage::kIdle;
+  ring::Timer timer_;
+  uint64_t begun_ms_ = 0;
+  uint64_t deadline_ms_ = 0;  // the old instance's exchanges: abandoned after this (0: never)
+  bool abandoned_ = false;
+  bool drain_after_ = false;
+  uint64_t base_ = 0;  // h1_.requests when the current instance got its first request
+  uint64_t served_ = 0;
+  std::vector<Held> held_;
+  Done start_done_{this, true};
+  Done stop_done_{this, false};
+  bool outcome_ = false;  // a start/stop completion came
+  bool outcome_ok_ = false;
+  std::string outcome_message_;
+};
+
+}  // namespace pagi::server
