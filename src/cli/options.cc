@@ -157,7 +157,7 @@ constexpr Flag kFlags[] = {
     {Id::kNoWsCompression, "no-ws-compression", 0, "", S::kLimits, St::kBuilt,
      "no WebSocket compression"},
     {Id::kMaxRequests, "max-requests", 0, "N", S::kLimits, St::kBuilt,
-     "requests per core, then a fresh Perl interpreter; 0 = none"},
+     "new Perl interpreter every N requests; 0 = off"},
     {Id::kWriteHighWatermark, "write-high-watermark", 0, "BYTES", S::kLimits, St::kBuilt,
      "queued output at which sends wait"},
     {Id::kWriteLowWatermark, "write-low-watermark", 0, "BYTES", S::kLimits, St::kBuilt,
