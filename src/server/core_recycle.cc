@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "common/log.h"
+#include "server/connection.h"
 #include "server/recycler.h"
 
 namespace pagi::server {
@@ -63,6 +64,7 @@ void Core::Recycler::limit_reached() {
   begun_ms_ = c.reactor_->now_ms();
   deadline_ms_ = c.config_.shutdown_timeout_ms > 0 ? begun_ms_ + c.config_.shutdown_timeout_ms : 0;
   abandoned_ = false;
+  streams_ended_ = false;
   c.h1_.app = this;  // this request and the next ones are held
   LOG_INFO("Core %d: %llu requests served (--max-requests): recycling its interpreter", c.index_,
            static_cast<unsigned long long>(served_));
@@ -122,6 +124,7 @@ void Core::Recycler::step() {
   switch (stage_) {
     case Stage::kIdle: return;
     case Stage::kWaiting: {
+      if (!streams_ended_) end_streams();
       auto* hosted = dynamic_cast<apps::HostedApp*>(old_app());
       size_t open = hosted != nullptr ? hosted->exchanges_held() : 0;
       if (open > 0) {
@@ -170,6 +173,19 @@ void Core::Recycler::step() {
       stage_ = Stage::kReplacing;
       wake(kRetryMs);
       return;
+  }
+}
+
+// The old instance's WebSocket and SSE sessions would hold the recycle (and so every held
+// request) for as long as they last: they are ended as at a stop (Close 1001, the SSE stream
+// finished), and their clients reconnect to the fresh instance. Held ones are left alone.
+void Core::Recycler::end_streams() {
+  streams_ended_ = true;
+  for (Connection* conn = core_.active_head_; conn != nullptr;) {
+    Connection* next = conn->next;  // a shutdown may release it
+    http::H1Connection* h = conn->http();
+    if (h != nullptr && h->streaming() && !is_held(*h)) conn->shutdown_gracefully();
+    conn = next;
   }
 }
 

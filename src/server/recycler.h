@@ -2,7 +2,8 @@
 // fresh one from the factory, without a process. Once the core has given its app N requests,
 // the recycler stands in as H1Context::app: new requests are held (the exchanges wait, none
 // is refused), calls about the old instance's open exchanges go to it, and once it holds none
-// (or --shutdown-timeout has passed and what it still held was abandoned) it is stopped
+// (its WebSocket and SSE sessions are told the server is going away at once, as at a stop;
+// --shutdown-timeout bounds the rest, then what it still holds is abandoned) it is stopped
 // (lifespan shutdown), destroyed, a fresh one is made and started (lifespan startup), and the
 // held requests go to it in their order. Every step runs from the recycler's timer, outside
 // any app call (an interpreter is never destroyed under its own frames).
@@ -62,6 +63,7 @@ class Core::Recycler final : public http::RequestLimit, public App {
   void replace();
   void serve();
   void release_held();
+  void end_streams();
   bool is_held(const Exchange& ex) const { return ex.app_data == this; }
   App* old_app();
 
@@ -71,6 +73,7 @@ class Core::Recycler final : public http::RequestLimit, public App {
   uint64_t begun_ms_ = 0;
   uint64_t deadline_ms_ = 0;  // the old instance's exchanges: abandoned after this (0: never)
   bool abandoned_ = false;
+  bool streams_ended_ = false;
   bool drain_after_ = false;
   uint64_t base_ = 0;  // h1_.requests when the current instance got its first request
   uint64_t served_ = 0;

@@ -1,7 +1,7 @@
 # Test app for --max-requests: answers with how many requests this interpreter has served
 # (a global: every fresh clone of the root starts at 0). Its lifespan startup awaits a short
 # sleep (requests are held meanwhile) and both lifespan phases say so in the log. /slow?S
-# awaits S seconds before answering.
+# awaits S seconds before answering. A websocket is accepted and kept until it is closed.
 use strict;
 use warnings;
 use Future::AsyncAwait;
@@ -23,6 +23,14 @@ async sub {
         await $send->({type => 'lifespan.shutdown.complete'});
         return;
       }
+    }
+  }
+  if ($scope->{type} eq 'websocket') {
+    await $receive->();  # websocket.connect
+    await $send->({type => 'websocket.accept'});
+    while (1) {
+      my $event = await $receive->();
+      return if $event->{type} eq 'websocket.disconnect';
     }
   }
   $served++;

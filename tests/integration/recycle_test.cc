@@ -110,6 +110,36 @@ TEST_P(Recycle, RequestInFlightAtTheLimitCompletesAndHeldOnesFollow) {
   EXPECT_TRUE(contains(log, "(1 requests held meanwhile)")) << log;
 }
 
+TEST_P(Recycle, WebSocketSessionsAreEndedSoTheRecycleDoesNotWaitForThem) {
+  // A shutdown timeout longer than the clients' read timeout: a recycle that waited for the
+  // session to end by itself would fail the third request.
+  start("recycle.pl", {"--cores", "1", "--max-requests", "2", "--shutdown-timeout", "30"});
+  auto ws = connect();
+  ASSERT_TRUE(ws);
+  ASSERT_TRUE(
+      ws->send("GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+               "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+               "Sec-WebSocket-Version: 13\r\n\r\n"));  // request 1
+  std::string head = ws->read_all(500ms);
+  ASSERT_TRUE(contains(head, "HTTP/1.1 101")) << head;
+  auto second = get("/");  // request 2
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->body, "served 1");
+  std::optional<Response> third;
+  std::thread held([&] { third = get("/"); });  // request 3: the recycle
+  // The session is ended as at a stop: Close 1001, answered as a client does.
+  const std::string close_1001 = std::string("\x88\x16\x03\xe9", 4) + "Server shutting down";
+  std::string got;
+  for (int i = 0; i < 50 && !contains(got, close_1001); ++i) got += ws->read_all(100ms);
+  EXPECT_TRUE(contains(got, close_1001));
+  ws->send(std::string("\x88\x82\x00\x00\x00\x00\x03\xe9", 8));
+  held.join();
+  ASSERT_TRUE(third.has_value());
+  EXPECT_EQ(third->status, 200);
+  EXPECT_EQ(third->body, "served 1");  // a fresh interpreter
+  EXPECT_TRUE(contains(server_->log(), "fresh interpreter serving")) << server_->log();
+}
+
 TEST(RecycleNative, NativeAppAcceptsTheFlagWithAWarning) {
   std::string why;
   auto server = Server::start({"native:hello", "--cores", "1", "--max-requests", "5"}, &why);
