@@ -140,6 +140,28 @@ TEST_P(Recycle, WebSocketSessionsAreEndedSoTheRecycleDoesNotWaitForThem) {
   EXPECT_TRUE(contains(server_->log(), "fresh interpreter serving")) << server_->log();
 }
 
+TEST_P(Recycle, SigtermWhileWaitingGivesTheHeldRequestBackAndDrains) {
+  start("recycle.pl", {"--cores", "1", "--max-requests", "1"});
+  auto slow = connect();
+  ASSERT_TRUE(slow);
+  ASSERT_TRUE(slow->send("GET /slow?1 HTTP/1.1\r\nHost: x\r\n\r\n"));  // request 1
+  std::this_thread::sleep_for(200ms);
+  auto held = connect();
+  ASSERT_TRUE(held);
+  ASSERT_TRUE(held->send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));  // request 2: held
+  ASSERT_TRUE(server_->wait_for_log("recycling its interpreter", 5s)) << server_->log();
+  kill(server_->pid(), SIGTERM);
+  auto first = slow->read_response(false, 10s);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->body, "served 1");
+  auto second = held->read_response(false, 10s);
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->status, 200);
+  EXPECT_EQ(second->body, "served 2");  // the old interpreter, which drains now
+  EXPECT_EQ(server_->stop(SIGTERM), 0);
+  EXPECT_FALSE(contains(server_->log(), "fresh interpreter serving")) << server_->log();
+}
+
 TEST(RecycleNative, NativeAppAcceptsTheFlagWithAWarning) {
   std::string why;
   auto server = Server::start({"native:hello", "--cores", "1", "--max-requests", "5"}, &why);
