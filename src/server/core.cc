@@ -172,6 +172,9 @@ void Core::run(int cpu, std::promise<StartResult> ready) {
     heartbeat_.core = index_;
     heartbeat_.thread = pthread_self();
     heartbeat_.running = true;
+    // Only a Perl app's cores take the signal (its handler touches nothing while no clone of
+    // this thread is live, e.g. during the clone itself).
+    heartbeat_.interruptible = config_.interrupt_signal != 0;
   }
   struct Unwatch {
     Heartbeat& hb;
@@ -201,10 +204,6 @@ void Core::run(int cpu, std::promise<StartResult> ready) {
     ready.set_value(StartResult{error.empty() ? "the app could not be created" : error, false});
     reactor_.reset();
     return;
-  }
-  if (config_.interrupt_signal != 0 && dynamic_cast<apps::HostedApp*>(app_.get()) != nullptr) {
-    std::lock_guard<std::mutex> lock(heartbeat_.mutex);
-    heartbeat_.interruptible = true;
   }
   make_recycler();
 
