@@ -1,5 +1,6 @@
 // --max-requests: the core's recycler (see recycler.h).
 #include <algorithm>
+#include <chrono>
 
 #include "common/log.h"
 #include "server/connection.h"
@@ -35,16 +36,20 @@ void Core::Recycler::Done::done(bool ok, std::string_view message) {
   r_->outcome_ = true;
   r_->outcome_ok_ = ok;
   r_->outcome_message_.assign(message);
-  // Possibly from inside the instance's own Perl code: the next step waits for the timer.
+  // Possibly from inside the instance's own Perl code: the next step waits for the turn end.
   if ((starting_ && r_->stage_ == Stage::kStarting) ||
       (!starting_ && r_->stage_ == Stage::kStopping)) {
-    r_->wake(0);
+    r_->wake_now();
   }
 }
 
 void Core::Recycler::wake(uint64_t ms) {
   core_.reactor_->timers().cancel(timer_);
   core_.reactor_->timers().arm(timer_, ms);
+}
+
+void Core::Recycler::wake_now() {
+  core_.reactor_->defer(*this);
 }
 
 void Core::Recycler::on_timer(void* self) {
@@ -61,14 +66,15 @@ void Core::Recycler::limit_reached() {
   if (stage_ != Stage::kIdle || c.phase_ != Phase::kServing) return;
   stage_ = Stage::kWaiting;
   served_ = c.h1_.requests - 1 - base_;
-  begun_ms_ = c.reactor_->now_ms();
-  deadline_ms_ = c.config_.shutdown_timeout_ms > 0 ? begun_ms_ + c.config_.shutdown_timeout_ms : 0;
+  begun_ = std::chrono::steady_clock::now();
+  uint64_t now = c.reactor_->now_ms();
+  deadline_ms_ = c.config_.shutdown_timeout_ms > 0 ? now + c.config_.shutdown_timeout_ms : 0;
   abandoned_ = false;
   streams_ended_ = false;
   c.h1_.app = this;  // this request and the next ones are held
   LOG_INFO("Core %d: %llu requests served (--max-requests): recycling its interpreter", c.index_,
            static_cast<unsigned long long>(served_));
-  wake(0);
+  wake_now();
 }
 
 void Core::Recycler::on_request(Exchange& ex) {
@@ -89,6 +95,8 @@ void Core::Recycler::on_writable(Exchange& ex) {
 void Core::Recycler::on_end(Exchange& ex, const ExchangeEnd& end) {
   if (!is_held(ex)) {
     if (old_app() != nullptr) old_app()->on_end(ex, end);
+    // Usually the old instance's last word about an exchange: count again at the turn end.
+    if (stage_ == Stage::kWaiting) wake_now();
     return;
   }
   // The client went away (or the request timed out) while held: the fresh app gets the
@@ -139,13 +147,20 @@ void Core::Recycler::step() {
         wake(kPollMs);
         return;
       }
+      core_.reactor_->timers().cancel(timer_);
       stage_ = Stage::kStopping;
       outcome_ = false;
-      if (c.config_.shutdown_timeout_ms > 0) wake(c.config_.shutdown_timeout_ms);
+      stop_deadline_ms_ = 0;
+      if (c.config_.shutdown_timeout_ms > 0) {
+        stop_deadline_ms_ = now + c.config_.shutdown_timeout_ms;
+        wake(c.config_.shutdown_timeout_ms);
+      }
       old_app()->stop(stop_done_);  // lifespan shutdown of the old instance
       return;
     }
     case Stage::kStopping:
+      if (!outcome_ && (stop_deadline_ms_ == 0 || now < stop_deadline_ms_)) return;
+      core_.reactor_->timers().cancel(timer_);
       if (!outcome_) {
         LOG_WARN(
             "PAGI Server shutdown warning: Lifespan shutdown timed out after %llus on core "
@@ -193,10 +208,16 @@ void Core::Recycler::end_streams() {
 // perl_clone of the root, serialised with the other cores' by the factory) and starts.
 void Core::Recycler::replace() {
   Core& c = core_;
+  using Clock = std::chrono::steady_clock;
+  auto t0 = Clock::now();
   c.app_.reset();
+  auto t1 = Clock::now();
   std::string error;
   std::unique_ptr<App> fresh =
       c.config_.app_factory(c.index_, c.config_.cores, *c.reactor_, &error);
+  auto t2 = Clock::now();
+  destroy_us_ = uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(t1 - t0).count());
+  clone_us_ = uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(t2 - t1).count());
   if (!fresh) {
     LOG_ERROR("Core %d: could not make a fresh interpreter: %s; trying again in %llus", c.index_,
               error.empty() ? "the app could not be created" : error.c_str(),
@@ -219,8 +240,13 @@ void Core::Recycler::serve() {
   c.h1_.recycle_after = base_ + c.config_.max_requests;
   size_t held = held_.size();
   release_held();
-  LOG_INFO("Core %d: fresh interpreter serving after %llu ms (%zu requests held meanwhile)",
-           c.index_, static_cast<unsigned long long>(c.reactor_->now_ms() - begun_ms_), held);
+  auto took = std::chrono::steady_clock::now() - begun_;
+  LOG_INFO(
+      "Core %d: fresh interpreter serving after %.1f ms (%zu requests held meanwhile; "
+      "old one destroyed in %.1f ms, new one cloned in %.1f ms)",
+      c.index_,
+      double(std::chrono::duration_cast<std::chrono::microseconds>(took).count()) / 1000.0, held,
+      double(destroy_us_) / 1000.0, double(clone_us_) / 1000.0);
   if (drain_after_) {
     drain_after_ = false;
     c.begin_drain();

@@ -5,10 +5,12 @@
 // (its WebSocket and SSE sessions are told the server is going away at once, as at a stop;
 // --shutdown-timeout bounds the rest, then what it still holds is abandoned) it is stopped
 // (lifespan shutdown), destroyed, a fresh one is made and started (lifespan startup), and the
-// held requests go to it in their order. Every step runs from the recycler's timer, outside
-// any app call (an interpreter is never destroyed under its own frames).
+// held requests go to it in their order. Every step runs at the end of a loop turn (deferred)
+// or from the recycler's timer, outside any app call: an interpreter is never destroyed under
+// its own frames.
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -16,7 +18,7 @@
 
 namespace pagi::server {
 
-class Core::Recycler final : public http::RequestLimit, public App {
+class Core::Recycler final : public http::RequestLimit, public App, public ring::Deferred {
  public:
   explicit Recycler(Core& core);
   ~Recycler() override;
@@ -29,6 +31,9 @@ class Core::Recycler final : public http::RequestLimit, public App {
   void on_receive_ready(Exchange& ex) override;
   void on_writable(Exchange& ex) override;
   void on_end(Exchange& ex, const ExchangeEnd& end) override;
+
+  // ring::Deferred: the next step, at the end of this loop turn.
+  void run_deferred() override { step(); }
 
   bool active() const { return stage_ != Stage::kIdle; }
   // A drain asked for while recycling: false when the recycle gave way to it (it was still
@@ -59,7 +64,8 @@ class Core::Recycler final : public http::RequestLimit, public App {
 
   static void on_timer(void* self);
   void step();
-  void wake(uint64_t ms);
+  void wake(uint64_t ms);  // step after `ms` (the timer: 10 ms ticks)
+  void wake_now();         // step at the end of this loop turn
   void replace();
   void serve();
   void release_held();
@@ -70,13 +76,16 @@ class Core::Recycler final : public http::RequestLimit, public App {
   Core& core_;
   Stage stage_ = Stage::kIdle;
   ring::Timer timer_;
-  uint64_t begun_ms_ = 0;
-  uint64_t deadline_ms_ = 0;  // the old instance's exchanges: abandoned after this (0: never)
+  std::chrono::steady_clock::time_point begun_;
+  uint64_t deadline_ms_ = 0;       // the old instance's exchanges: abandoned after this (0: never)
+  uint64_t stop_deadline_ms_ = 0;  // its lifespan shutdown: given up after this (0: never)
   bool abandoned_ = false;
   bool streams_ended_ = false;
   bool drain_after_ = false;
   uint64_t base_ = 0;  // h1_.requests when the current instance got its first request
   uint64_t served_ = 0;
+  uint64_t destroy_us_ = 0;  // the last replace(): perl_destruct of the old instance
+  uint64_t clone_us_ = 0;    // and making the fresh one (perl_clone)
   std::vector<Held> held_;
   Done start_done_{this, true};
   Done stop_done_{this, false};

@@ -107,7 +107,7 @@ TEST_P(Recycle, RequestInFlightAtTheLimitCompletesAndHeldOnesFollow) {
   EXPECT_EQ(third->body, "served 1");
   std::string log = server_->log();
   EXPECT_TRUE(contains(log, "Core 0: 2 requests served (--max-requests): recycling")) << log;
-  EXPECT_TRUE(contains(log, "(1 requests held meanwhile)")) << log;
+  EXPECT_TRUE(contains(log, "(1 requests held meanwhile;")) << log;
 }
 
 TEST_P(Recycle, WebSocketSessionsAreEndedSoTheRecycleDoesNotWaitForThem) {
