@@ -414,6 +414,10 @@ void Core::maybe_finish_drain() {
   // Every connection is closed: the app's stop (lifespan.shutdown) gets its own bound.
   phase_ = Phase::kStopping;
   reactor_->timers().cancel(shutdown_timer_);
+  if (!app_) {
+    finish_stop();  // a recycle found no fresh instance before the stop (core_recycle.cc)
+    return;
+  }
   if (config_.shutdown_timeout_ms > 0) {
     reactor_->timers().arm(shutdown_timer_, config_.shutdown_timeout_ms);
   }

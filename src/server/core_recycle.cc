@@ -78,6 +78,10 @@ void Core::Recycler::limit_reached() {
 }
 
 void Core::Recycler::on_request(Exchange& ex) {
+  if (stage_ == Stage::kGivenUp) {
+    ex.fail("the core's interpreter could not be restarted and the server is stopping");
+    return;
+  }
   ex.app_data = this;
   Held h;
   h.ex = &ex;
@@ -113,7 +117,7 @@ void Core::Recycler::on_end(Exchange& ex, const ExchangeEnd& end) {
 }
 
 bool Core::Recycler::defer_drain() {
-  if (stage_ == Stage::kIdle) return false;
+  if (stage_ == Stage::kIdle || stage_ == Stage::kGivenUp) return false;
   if (stage_ == Stage::kWaiting) {
     // The old instance still serves: it gets the held requests back, and the drain goes on.
     core_.reactor_->timers().cancel(timer_);
@@ -130,7 +134,8 @@ void Core::Recycler::step() {
   Core& c = core_;
   uint64_t now = c.reactor_->now_ms();
   switch (stage_) {
-    case Stage::kIdle: return;
+    case Stage::kIdle:
+    case Stage::kGivenUp: return;
     case Stage::kWaiting: {
       if (!streams_ended_) end_streams();
       auto* hosted = dynamic_cast<apps::HostedApp*>(old_app());
@@ -179,16 +184,36 @@ void Core::Recycler::step() {
         serve();
         return;
       }
-      LOG_ERROR(
-          "Core %d: lifespan startup of the fresh interpreter failed: %s; trying again in "
-          "%llus (%zu requests held)",
-          c.index_, outcome_message_.c_str(), static_cast<unsigned long long>(kRetryMs / 1000),
-          held_.size());
+      LOG_ERROR("Core %d: lifespan startup of the fresh interpreter failed: %s (%zu requests held)",
+                c.index_, outcome_message_.c_str(), held_.size());
       c.app_.reset();
-      stage_ = Stage::kReplacing;
-      wake(kRetryMs);
+      retry_or_give_up();
       return;
   }
+}
+
+void Core::Recycler::retry_or_give_up() {
+  Core& c = core_;
+  if (!drain_after_) {
+    stage_ = Stage::kReplacing;
+    LOG_INFO("Core %d: trying a fresh interpreter again in %llus", c.index_,
+             static_cast<unsigned long long>(kRetryMs / 1000));
+    wake(kRetryMs);
+    return;
+  }
+  // The server is stopping: no more attempts. The held requests (and any that still come
+  // before the connections close) get the 500 backstop, and the drain goes on without an app.
+  LOG_ERROR("Core %d: the server is stopping; giving up the recycle (%zu held requests get a 500)",
+            c.index_, held_.size());
+  stage_ = Stage::kGivenUp;
+  std::vector<Held> held;
+  held.swap(held_);
+  for (Held& h : held) {
+    h.ex->app_data = nullptr;
+    h.ex->fail("the core's interpreter could not be restarted and the server is stopping");
+  }
+  drain_after_ = false;
+  c.begin_drain();
 }
 
 // The old instance's WebSocket and SSE sessions would hold the recycle (and so every held
@@ -219,10 +244,9 @@ void Core::Recycler::replace() {
   destroy_us_ = uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(t1 - t0).count());
   clone_us_ = uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(t2 - t1).count());
   if (!fresh) {
-    LOG_ERROR("Core %d: could not make a fresh interpreter: %s; trying again in %llus", c.index_,
-              error.empty() ? "the app could not be created" : error.c_str(),
-              static_cast<unsigned long long>(kRetryMs / 1000));
-    wake(kRetryMs);
+    LOG_ERROR("Core %d: could not make a fresh interpreter: %s", c.index_,
+              error.empty() ? "the app could not be created" : error.c_str());
+    retry_or_give_up();
     return;
   }
   c.app_ = std::move(fresh);

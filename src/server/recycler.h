@@ -42,7 +42,8 @@ class Core::Recycler final : public http::RequestLimit, public App, public ring:
   bool defer_drain();
 
  private:
-  enum class Stage : uint8_t { kIdle, kWaiting, kStopping, kReplacing, kStarting };
+  // kGivenUp: the server stops and no fresh instance would start; requests get a 500.
+  enum class Stage : uint8_t { kIdle, kWaiting, kStopping, kReplacing, kStarting, kGivenUp };
   struct Held {
     Exchange* ex = nullptr;
     bool ended = false;  // on_end came while held: given to the fresh app after its request
@@ -70,6 +71,8 @@ class Core::Recycler final : public http::RequestLimit, public App, public ring:
   void serve();
   void release_held();
   void end_streams();
+  // After a failed attempt: try again in a second, or, when a drain waits, give up.
+  void retry_or_give_up();
   bool is_held(const Exchange& ex) const { return ex.app_data == this; }
   App* old_app();
 

@@ -7,6 +7,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -160,6 +162,46 @@ TEST_P(Recycle, SigtermWhileWaitingGivesTheHeldRequestBackAndDrains) {
   EXPECT_EQ(second->body, "served 2");  // the old interpreter, which drains now
   EXPECT_EQ(server_->stop(SIGTERM), 0);
   EXPECT_FALSE(contains(server_->log(), "fresh interpreter serving")) << server_->log();
+}
+
+TEST_P(Recycle, FailedFreshStartIsRetriedWithTheRequestHeld) {
+  std::string flag = dir_.file("fail-flag");
+  ScopedEnv env("PAGI_TEST_FAIL_FLAG", flag);
+  start("recycle_flaky.pl", {"--cores", "1", "--max-requests", "1"});
+  auto first = get("/");
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->body, "served 1");
+  std::ofstream(flag) << "down\n";
+  std::optional<Response> second;
+  std::thread held([&] { second = get("/"); });
+  ASSERT_TRUE(
+      server_->wait_for_log("lifespan startup of the fresh interpreter failed: db down", 5s))
+      << server_->log();
+  std::remove(flag.c_str());  // the next attempt (a second later) starts
+  held.join();
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->status, 200);
+  EXPECT_EQ(second->body, "served 1");
+  EXPECT_TRUE(contains(server_->log(), "trying a fresh interpreter again in 1s")) << server_->log();
+}
+
+TEST_P(Recycle, StopWhileNoFreshInstanceStartsAnswers500AndExits) {
+  std::string flag = dir_.file("fail-flag");
+  ScopedEnv env("PAGI_TEST_FAIL_FLAG", flag);
+  start("recycle_flaky.pl", {"--cores", "1", "--max-requests", "1"});
+  ASSERT_TRUE(get("/").has_value());
+  std::ofstream(flag) << "down\n";
+  auto held = connect();
+  ASSERT_TRUE(held);
+  ASSERT_TRUE(held->send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(server_->wait_for_log("lifespan startup of the fresh interpreter failed", 5s))
+      << server_->log();
+  EXPECT_EQ(server_->stop(SIGTERM), 0);  // bounded: one more attempt, then no app
+  auto r = held->read_response(false, 5s);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 500);
+  EXPECT_TRUE(contains(server_->log(), "giving up the recycle (1 held requests get a 500)"))
+      << server_->log();
 }
 
 TEST(RecycleNative, NativeAppAcceptsTheFlagWithAWarning) {
