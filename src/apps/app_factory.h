@@ -32,6 +32,20 @@ class AbandonableApp {
   ~AbandonableApp() = default;
 };
 
+// Implemented (besides App) by hosts of interpreted app code, like the Perl host: such an
+// app can be interrupted by the heartbeat watchdog (--heartbeat-timeout), and --max-requests
+// replaces a core's instance with a fresh one from the factory once it holds no exchange.
+// Found with dynamic_cast: native apps need not know about it.
+class HostedApp {
+ public:
+  // Exchanges the app may still be called for: given to it and not yet both finished by it
+  // and ended (App::on_end).
+  virtual size_t exchanges_held() const = 0;
+
+ protected:
+  ~HostedApp() = default;
+};
+
 // "native:hello", "native:echo" or "native:/path/libapp.so[?argument]". Loads shared objects
 // once, here, so a broken one fails at start-up. Returns an empty factory on error.
 AppFactory make_native_factory(std::string_view spec, std::string* error);

@@ -38,6 +38,7 @@
 #include "server/listener.h"
 #include "server/metrics.h"
 #include "server/metrics_server.h"
+#include "server/watchdog.h"
 
 namespace pagi::cli {
 namespace {
@@ -68,8 +69,6 @@ std::string refuse_unbuilt(const Options& o) {
     const char* why;
   };
   const Check checks[] = {
-      {o.max_requests != d.max_requests, "--max-requests", "not supported yet"},
-      {o.heartbeat_timeout != d.heartbeat_timeout, "--heartbeat-timeout", "not supported yet"},
       {o.sync_file_threshold != d.sync_file_threshold, "--sync-file-threshold",
        "not supported yet (file bodies are not built yet)"},
   };
@@ -257,7 +256,11 @@ int run_server(const Options& o, const std::vector<std::string>& argv) {
   for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGTTIN, SIGTTOU, SIGCHLD}) {
     sigaddset(&mask, s);
   }
-  pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+  // The heartbeat watchdog's signal is blocked too, and unblocked only on the cores of a Perl
+  // app (which handle it): no other thread ever takes it.
+  sigset_t blocked = mask;
+  sigaddset(&blocked, server::interrupt_signal());
+  pthread_sigmask(SIG_BLOCK, &blocked, nullptr);
   signal(SIGPIPE, SIG_IGN);
   int sig_fd = signalfd(-1, &mask, SFD_CLOEXEC);
   if (sig_fd < 0) {
@@ -337,6 +340,12 @@ int run_server(const Options& o, const std::vector<std::string>& argv) {
     return 1;
   }
 
+  config.max_requests = native ? 0 : uint64_t(o.max_requests);
+  if (native && o.max_requests > 0) {
+    LOG_WARN(
+        "--max-requests has no effect on a native app: it recycles Perl interpreters, and "
+        "a native app has none");
+  }
   if (native) {
     config.app_factory = apps::make_native_factory(o.app, &error);
     if (!config.app_factory) {
@@ -362,14 +371,32 @@ int run_server(const Options& o, const std::vector<std::string>& argv) {
       fprintf(stderr, "%s\n", error.c_str());
       return 1;
     }
+    if (o.heartbeat_timeout > 0) {
+      if (!perl::install_interrupt_handler(server::interrupt_signal(), &error)) {
+        fprintf(stderr, "pagi-server: --heartbeat-timeout: %s\n", error.c_str());
+        return 1;
+      }
+      config.interrupt_signal = server::interrupt_signal();
+    }
   }
   // Every core starts at once and runs its app's start-up (PAGI lifespan) on its own loop;
   // the server serves only if all of them succeed. A core that failed has stopped itself.
+  // The watchdog (--heartbeat-timeout) watches them from their start, lifespan included; it
+  // is declared after them, so it stops first.
   std::vector<std::unique_ptr<server::Core>> core_list;
-  std::vector<std::future<server::StartResult>> starts;
+  std::vector<server::Heartbeat*> beats;
   for (int i = 0; i < cores; ++i) {
     core_list.push_back(std::make_unique<server::Core>(i, config));
-    starts.push_back(core_list.back()->start(cpus[size_t(i) % cpus.size()]));
+    beats.push_back(&core_list.back()->heartbeat());
+  }
+  std::unique_ptr<server::Watchdog> watchdog;
+  if (o.heartbeat_timeout > 0) {
+    watchdog =
+        std::make_unique<server::Watchdog>(std::move(beats), uint64_t(o.heartbeat_timeout) * 1000);
+  }
+  std::vector<std::future<server::StartResult>> starts;
+  for (int i = 0; i < cores; ++i) {
+    starts.push_back(core_list[size_t(i)]->start(cpus[size_t(i) % cpus.size()]));
   }
   auto stop_cores = [&core_list] {
     for (auto& c : core_list) c->drain();

@@ -278,7 +278,9 @@ void H1Connection::parse_available() {
 // --- parser events -------------------------------------------------------------------------
 
 Action H1Connection::on_head(RequestHead& head) {
-  ++ctx_.requests;
+  if (++ctx_.requests > ctx_.recycle_after) [[unlikely]] {
+    ctx_.limit->limit_reached();
+  }
   if (head.websocket_upgrade()) return start_websocket(head);
   if (head.accepts_event_stream()) {
     start_sse(head);

@@ -23,6 +23,16 @@
 
 namespace pagi::http {
 
+// --max-requests: told when a request head arrives past the core's limit, before the request
+// is given to H1Context::app (which it may replace for this and later requests).
+class RequestLimit {
+ public:
+  virtual void limit_reached() = 0;
+
+ protected:
+  ~RequestLimit() = default;
+};
+
 // Per-core things every connection of the core shares (read-mostly, never across cores).
 struct H1Context {
   App* app = nullptr;
@@ -45,6 +55,9 @@ struct H1Context {
   uint64_t requests = 0;
   uint64_t app_errors = 0;
   uint64_t bad_requests = 0;
+  // --max-requests: `limit` is told once `requests` goes past `recycle_after`.
+  uint64_t recycle_after = UINT64_MAX;
+  RequestLimit* limit = nullptr;
 };
 
 // What the connection needs from whoever owns the socket.

@@ -44,6 +44,11 @@ struct LifespanConfig {
 std::unique_ptr<App> make_perl_app(PerlInterpreter* interp, int core, int cores,
                                    const LifespanConfig& lifespan, ring::Reactor& reactor);
 
+// --heartbeat-timeout (interrupt.cc): make this core thread's interpreter interruptible by
+// the watchdog's signal (its PL_signalhook dies when asked to), or stop that before it goes.
+void enable_interrupts(pTHX);
+void disable_interrupts();
+
 // The text of a Perl error value ($@ or a Future failure): stringified without letting an
 // overloaded object's die escape, trailing newline removed.
 std::string error_text(pTHX_ SV* err);

@@ -96,6 +96,10 @@ void PerlApp::fire_timer(uint64_t id) {
 }
 
 void PollWatch::on_completion(unsigned, const ring::Completion& c) {
+  if (app == nullptr) {
+    delete this;  // its interpreter was recycled: this is the cancelled poll's last word
+    return;
+  }
   app->poll_done(id, c.res);
 }
 

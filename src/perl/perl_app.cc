@@ -28,9 +28,11 @@ PerlApp::PerlApp(PerlInterpreter* interp, int core, int cores, const LifespanCon
   transport_stash_ = gv_stashpvs("PAGI::Server::Transport", GV_ADD);
   state_ = get_hv("PAGI::Server::Lifespan::STATE", GV_ADD);
   t_app = this;
+  enable_interrupts(aTHX);
 }
 
 PerlApp::~PerlApp() {
+  disable_interrupts();
   PERL_SET_CONTEXT(my_perl);
   // Requests still alive are only referenced by Perl values now (every exchange is
   // finished before a core stops): drop what they hold before the interpreter goes.
@@ -56,8 +58,18 @@ PerlApp::~PerlApp() {
     SvREFCNT_dec(t->future);
   }
   timers_.clear();
-  // The loop has stopped: no poll completion comes any more.
-  for (auto& [id, w] : polls_) SvREFCNT_dec(w->future);
+  // Once the loop has stopped no poll completion comes any more. A recycled interpreter goes
+  // while the loop runs: its polls are cancelled and free themselves when their completion
+  // arrives (the kernel owns them until then).
+  for (auto& [id, w] : polls_) {
+    SvREFCNT_dec(w->future);
+    w->future = nullptr;
+    if (reactor_.running()) {
+      w->app = nullptr;
+      reactor_.cancel(w.get(), 0);
+      w.release();
+    }
+  }
   polls_.clear();
   SvREFCNT_dec(app_);
   for (SV* k : {k_http_, k_version_, k_11_, k_get_}) SvREFCNT_dec(k);
@@ -134,6 +146,7 @@ void PerlApp::on_request(Exchange& ex) {
   r->app = this;
   r->ex = &ex;
   r->refs = 2;  // the exchange's: one dropped at finish, one at on_end
+  ++exchanges_held_;  // until both happened
   r->type = ex.scope().type;
   r->high = ex.high_watermark();
   r->low = ex.low_watermark();
@@ -202,7 +215,10 @@ void PerlApp::on_end(Exchange& ex, const ExchangeEnd& end) {
   auto* r = static_cast<Request*>(ex.app_data);
   if (r == nullptr || r->ended) return;
   // The app still holding the exchange keeps app_data for its receives; finish clears it.
-  if (r->ex == nullptr) ex.app_data = nullptr;
+  if (r->ex == nullptr) {
+    ex.app_data = nullptr;
+    --exchanges_held_;  // finished already: the exchange is out of the app now
+  }
   r->ended = true;
   r->response_started = end.response_started;
   r->response_complete = end.response_complete;
@@ -294,7 +310,10 @@ void PerlApp::finish(Request* r, bool failed, const std::string& message) {
   if (ex == nullptr) return;
   r->ex = nullptr;
   // app_data stays for App::on_end unless that came already.
-  if (r->ended) ex->app_data = nullptr;
+  if (r->ended) {
+    ex->app_data = nullptr;
+    --exchanges_held_;  // ended already: the exchange is out of the app now
+  }
   // Possibly inside a Perl call (a Future callback): drop the handles, pool none.
   if (r->ended) release_handles(r, false);
   if (failed) {

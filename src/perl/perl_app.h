@@ -122,7 +122,7 @@ XS(xs_app_ready);
 void register_connection_xs(pTHX);
 void register_future_io_xs(pTHX);
 
-class PerlApp final : public App, public apps::AbandonableApp {
+class PerlApp final : public App, public apps::AbandonableApp, public apps::HostedApp {
  public:
   PerlApp(PerlInterpreter* interp, int core, int cores, const LifespanConfig& lifespan,
           ring::Reactor& reactor);
@@ -136,6 +136,7 @@ class PerlApp final : public App, public apps::AbandonableApp {
   void on_writable(Exchange& ex) override;
   void on_end(Exchange& ex, const ExchangeEnd& end) override;
   void abandon_all() override;
+  size_t exchanges_held() const override { return exchanges_held_; }
 
   // The outcome of the lifespan startup (startup=true) or shutdown.
   void lifespan_report(bool startup, bool ok, const std::string& message);
@@ -266,6 +267,7 @@ class PerlApp final : public App, public apps::AbandonableApp {
   std::vector<SV*> pool_[kHandles];  // unbound handles ready for the next request
   HV* transport_stash_ = nullptr;
   Request* live_ = nullptr;
+  size_t exchanges_held_ = 0;    // see exchanges_held()
   std::vector<Header> headers_;  // reused by every send
   std::string_view sending_;     // the type of the event being sent (valid during send())
   std::string file_buf_;          // one file piece at a time (copied into the output)

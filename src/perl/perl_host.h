@@ -33,4 +33,9 @@ struct PerlAppSpec {
 // must happen on the main thread after every core has stopped.
 apps::AppFactory make_perl_factory(const PerlAppSpec& spec, std::string* error);
 
+// --heartbeat-timeout: installs the process-wide handler of the watchdog's signal `sig`. It
+// only touches the interpreter of the core thread it lands on (none: nothing happens), and
+// the interpreter dies at its next op if the watchdog asked for it (interrupt.cc).
+bool install_interrupt_handler(int sig, std::string* error);
+
 }  // namespace pagi::perl

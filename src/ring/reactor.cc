@@ -245,6 +245,7 @@ void Reactor::drain_mailbox() {
 void Reactor::run() {
   io_uring* ring = ring_.get();
   if (run_start_ns_ == 0) run_start_ns_ = clock_ns();
+  running_ = true;
   while (!stopping_) {
     buffers_.publish();
     uint64_t before = clock_ns();
@@ -252,6 +253,7 @@ void Reactor::run() {
     int64_t wait_ms = timers_.next_timeout_ms(now_ms_);
     io_uring_cqe* cqe = nullptr;
     int rc;
+    progress_->waiting.store(true, std::memory_order_relaxed);
     if (wait_ms < 0) {
       rc = io_uring_submit_and_wait(ring, 1);
     } else {
@@ -263,6 +265,7 @@ void Reactor::run() {
     if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY && rc != -EAGAIN) {
       // Nothing sane to do but keep going; errors here are transient (e.g. CQ overflow).
     }
+    progress_->waiting.store(false, std::memory_order_relaxed);
     uint64_t after = clock_ns();
     wait_ns_ += after - before;
     now_ms_ = after / 1000000;
@@ -279,14 +282,18 @@ void Reactor::run() {
       c.has_buffer = (cqe->flags & IORING_CQE_F_BUFFER) != 0;
       c.buffer_id = uint16_t(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
       auto* h = reinterpret_cast<Handler*>(data & ~kOpMask);
+      step();
       h->on_completion(unsigned(data & kOpMask), c);
     }
     io_uring_cq_advance(ring, seen);
     completions_ += seen;
 
+    step();
     timers_.advance(now_ms_);
+    step();
     run_deferred();
   }
+  running_ = false;
   // Hand the kernel what the last turn queued (closes, cancels) before the ring goes away.
   io_uring_submit(ring);
 }

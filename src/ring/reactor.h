@@ -5,6 +5,7 @@
 
 #include <sys/socket.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -55,6 +56,15 @@ class Deferred {
   bool deferred_ = false;
 };
 
+// How far the loop has got, for a watchdog on another thread (--heartbeat-timeout): `steps`
+// moves before every completion handler, timer pass and deferred pass, `waiting` is true
+// inside io_uring_enter. Written by the loop thread only, with relaxed stores (a plain store
+// to a line of its own: no lock, no syscall); read by the watchdog.
+struct alignas(64) LoopProgress {
+  std::atomic<uint64_t> steps{0};
+  std::atomic<bool> waiting{false};
+};
+
 struct ReactorConfig {
   unsigned entries = 2048;        // SQ size; the CQ is 8× this
   unsigned buffer_count = 1024;   // provided receive buffers (power of two)
@@ -98,6 +108,11 @@ class Reactor {
   // Runs `d` at the end of this loop turn (once, however often it is asked).
   void defer(Deferred& d);
 
+  // Where the loop reports its progress (default: a counter nobody reads). Set before run().
+  void set_progress(LoopProgress* p) { progress_ = p; }
+  // True while run() is on the stack (the loop will still deliver completions).
+  bool running() const { return running_; }
+
   // Runs the loop until stop() is called from the loop thread.
   void run();
   void stop() { stopping_ = true; }
@@ -120,6 +135,10 @@ class Reactor {
   void run_deferred();
   static uint64_t clock_ns();
   static uint64_t clock_ms() { return clock_ns() / 1000000; }
+  void step() {
+    progress_->steps.store(progress_->steps.load(std::memory_order_relaxed) + 1,
+                           std::memory_order_relaxed);
+  }
 
   class MailboxHandler;
 
@@ -132,6 +151,9 @@ class Reactor {
   uint64_t run_start_ns_ = 0;
   uint64_t wait_ns_ = 0;
   bool stopping_ = false;
+  bool running_ = false;
+  LoopProgress own_progress_;
+  LoopProgress* progress_ = &own_progress_;
 
   Deferred* deferred_head_ = nullptr;
   Deferred* deferred_tail_ = nullptr;

@@ -43,6 +43,8 @@ class Connection final : public ring::Handler, public ring::Deferred, public htt
   // Shutdown timeout: close now, whatever is in flight.
   void close_now();
   bool closed() const { return state_ == State::kClosed; }
+  // The protocol state machine (while open).
+  http::H1Connection* http() { return state_ == State::kOpen && h1_ ? &*h1_ : nullptr; }
 
   // Intrusive list of the core's live connections.
   Connection* prev = nullptr;

@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include "common/log.h"
 #include "server/access_log.h"
 #include "server/connection.h"
+#include "server/recycler.h"
 
 namespace pagi::server {
 
@@ -163,18 +165,47 @@ void Core::run(int cpu, std::promise<StartResult> ready) {
   snprintf(name, sizeof(name), "pagi-core-%d", index_);
   pthread_setname_np(pthread_self(), name);
 
+  // The watchdog may signal this thread from now until it returns (never after).
+  t_heartbeat = &heartbeat_;
+  {
+    std::lock_guard<std::mutex> lock(heartbeat_.mutex);
+    heartbeat_.core = index_;
+    heartbeat_.thread = pthread_self();
+    heartbeat_.running = true;
+    // Only a Perl app's cores take the signal (its handler touches nothing while no clone of
+    // this thread is live, e.g. during the clone itself).
+    heartbeat_.interruptible = config_.interrupt_signal != 0;
+  }
+  struct Unwatch {
+    Heartbeat& hb;
+    ~Unwatch() {
+      std::lock_guard<std::mutex> lock(hb.mutex);
+      hb.running = false;
+      hb.interruptible = false;
+      t_heartbeat = nullptr;
+    }
+  } unwatch{heartbeat_};
+  if (config_.interrupt_signal != 0) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, config_.interrupt_signal);
+    pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+  }
+
   std::string error;
   reactor_ = ring::Reactor::create(config_.reactor, &error);
   if (!reactor_) {
     ready.set_value(StartResult{error, false});
     return;
   }
+  reactor_->set_progress(&heartbeat_.loop);
   app_ = config_.app_factory(index_, config_.cores, *reactor_, &error);
   if (!app_) {
     ready.set_value(StartResult{error.empty() ? "the app could not be created" : error, false});
     reactor_.reset();
     return;
   }
+  make_recycler();
 
   h1_.app = app_.get();
   h1_.limits = config_.limits;
@@ -220,6 +251,7 @@ void Core::run(int cpu, std::promise<StartResult> ready) {
   acceptors_.clear();
   free_connections_.clear();
   free_states_.clear();
+  recycler_.reset();
   app_.reset();
   reactor_.reset();
 }
@@ -338,6 +370,7 @@ void Core::put_state(std::unique_ptr<ConnectionState> st) {
 
 void Core::begin_drain() {
   if (draining_ || phase_ != Phase::kServing) return;
+  if (recycle_blocks_drain()) return;  // the recycle drains once its fresh app serves
   draining_ = true;
   phase_ = Phase::kDraining;
   for (auto& a : acceptors_) a->stop();
@@ -393,6 +426,10 @@ void Core::maybe_finish_drain() {
   // Every connection is closed: the app's stop (lifespan.shutdown) gets its own bound.
   phase_ = Phase::kStopping;
   reactor_->timers().cancel(shutdown_timer_);
+  if (!app_) {
+    finish_stop();  // a recycle found no fresh instance before the stop (core_recycle.cc)
+    return;
+  }
   if (config_.shutdown_timeout_ms > 0) {
     reactor_->timers().arm(shutdown_timer_, config_.shutdown_timeout_ms);
   }

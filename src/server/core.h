@@ -18,6 +18,7 @@
 #include "server/access_log_format.h"
 #include "server/listener.h"
 #include "server/metrics.h"
+#include "server/watchdog.h"
 
 namespace pagi::server {
 
@@ -53,6 +54,12 @@ struct ServerConfig {
   const http::ProxyTrust* proxy_trust = nullptr;
   // --metrics-listen: the cores count status classes and latencies (clock reads per request).
   bool metrics = false;
+  // --max-requests: a hosted (Perl) app's instance is replaced by a fresh one from the
+  // factory after this many requests on a core (core_recycle.cc); 0: never.
+  uint64_t max_requests = 0;
+  // --heartbeat-timeout with a hosted app: the watchdog's signal, unblocked on the cores
+  // (its handler is installed); 0: none.
+  int interrupt_signal = 0;
 };
 
 // What Core::start's future reports: empty `error` when the core serves.
@@ -98,9 +105,12 @@ class Core {
   void put_state(std::unique_ptr<ConnectionState> st);
   // Connection-side counters (accepts, bytes); the rest is gathered in metrics().
   CoreMetrics& counters() { return counters_; }
+  // What the heartbeat watchdog watches (written by this core's loop).
+  Heartbeat& heartbeat() { return heartbeat_; }
 
  private:
   class Acceptor;
+  class Recycler;  // core_recycle.cc
   // App::start / App::stop completions: forward to the core, once, in the right phase.
   class Lifecycle final : public LifecycleDone {
    public:
@@ -153,6 +163,11 @@ class Core {
   http::RequestStats request_stats_;
   CoreMetrics snapshot() const;
   std::atomic<bool> started_{false};
+  Heartbeat heartbeat_;
+  std::unique_ptr<Recycler> recycler_;  // --max-requests with a hosted app
+  // core_recycle.cc
+  void make_recycler();
+  bool recycle_blocks_drain();
 };
 
 }  // namespace pagi::server

@@ -53,7 +53,7 @@ TEST(Cli, ConflictingFlagsExitTwo) {
 TEST(Cli, UnbuiltFeaturesAreRefused) {
   expect_usage_error({"native:hello", "--http2"}, "--http2");
   expect_usage_error({"native:hello", "--ssl-cert", "a.pem", "--ssl-key", "b.pem"}, "--ssl-");
-  expect_usage_error({"native:hello", "--max-requests", "10"}, "--max-requests");
+  expect_usage_error({"native:hello", "--sync-file-threshold", "10"}, "--sync-file-threshold");
 }
 
 TEST(Cli, MissingPerlAppFileFailsWithTheReferenceMessage) {

@@ -272,15 +272,28 @@ TEST(OptionsTest, HelpShowsDefaultsFromOptions) {
 }
 
 TEST(OptionsTest, HelpMarksWhatIsNotBuilt) {
-  for (const char* flag :
-       {"--max-requests", "--heartbeat-timeout"}) {
-    EXPECT_NE(help_line(flag).find("[not yet]"), std::string::npos) << flag;
-  }
-  for (const char* flag :
-       {"--port", "--socket", "--cores", "--timeout", "--max-body-size", "-e", "-M", "--lib",
-        "--access-log", "--access-log-format", "--request-timeout", "--metrics-listen",
-        "--proxy-headers", "--max-ws-frame-size", "--max-receive-queue", "--ws-idle-timeout",
-        "--sse-idle-timeout", "--max-ws-message-size", "--ws-compression"}) {
+  EXPECT_NE(help_line("--sync-file-threshold").find("[not yet]"), std::string::npos);
+  for (const char* flag : {"--port",
+                           "--socket",
+                           "--cores",
+                           "--timeout",
+                           "--max-body-size",
+                           "-e",
+                           "-M",
+                           "--lib",
+                           "--access-log",
+                           "--access-log-format",
+                           "--request-timeout",
+                           "--metrics-listen",
+                           "--proxy-headers",
+                           "--max-ws-frame-size",
+                           "--max-receive-queue",
+                           "--ws-idle-timeout",
+                           "--sse-idle-timeout",
+                           "--max-ws-message-size",
+                           "--ws-compression",
+                           "--max-requests",
+                           "--heartbeat-timeout"}) {
     EXPECT_EQ(help_line(flag).find("[not yet]"), std::string::npos) << flag;
   }
   for (const char* flag : {"--http2", "--ssl-cert", "--loop"}) {
