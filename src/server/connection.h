@@ -43,8 +43,11 @@ class Connection final : public ring::Handler, public ring::Deferred, public htt
   // Shutdown timeout: close now, whatever is in flight.
   void close_now();
   bool closed() const { return state_ == State::kClosed; }
-  // The protocol state machine (while open).
-  http::H1Connection* http() { return state_ == State::kOpen && h1_ ? &*h1_ : nullptr; }
+  // The protocol state machine (while open and lent one: an idle keep-alive connection has
+  // none, an upgraded one always has its own).
+  http::H1Connection* http() {
+    return state_ == State::kOpen && st_ && st_->h1 ? &*st_->h1 : nullptr;
+  }
 
   // Intrusive list of the core's live connections.
   Connection* prev = nullptr;
