@@ -62,6 +62,20 @@ class ReloadTest : public PerlFixture {
 
   std::optional<Response> get() { return PerlFixture::get("/", "Connection: close\r\n"); }
 
+  // A reload failed for WHY ("exited with status 1 before serving", ...): the old process
+  // says so and goes on serving the v1 app from its own pid.
+  void expect_the_old_process_serves(pid_t old_pid, const std::string& why) {
+    ASSERT_TRUE(server_->wait_for_log("Reload failed: the new process " + why +
+                                          "; still serving (pid " + std::to_string(old_pid) + ")",
+                                      30s))
+        << server_->log();
+    EXPECT_TRUE(server_->running());
+    auto r = get();
+    ASSERT_TRUE(r) << server_->log();
+    EXPECT_EQ(field(r->body, "version"), "v1");
+    EXPECT_EQ(field(r->body, "pid"), std::to_string(old_pid));
+  }
+
   std::string app_, pid_file_;
 };
 
@@ -180,16 +194,8 @@ TEST_P(ReloadTest, AppThatDoesNotCompileKeepsTheOldProcessServing) {
   pid_t old_pid = server_->pid();
   write_app(app_, "v2", 0, /*broken=*/true);
   kill(old_pid, SIGHUP);
-  ASSERT_TRUE(server_->wait_for_log("Reload failed: the new process exited with status 1 "
-                                    "before serving; still serving (pid " +
-                                        std::to_string(old_pid) + ")",
-                                    30s))
-      << server_->log();
-  EXPECT_TRUE(server_->running());
-  auto r = get();
-  ASSERT_TRUE(r) << server_->log();
-  EXPECT_EQ(field(r->body, "version"), "v1");
-  EXPECT_EQ(field(r->body, "pid"), std::to_string(old_pid));
+  ASSERT_NO_FATAL_FAILURE(
+      expect_the_old_process_serves(old_pid, "exited with status 1 before serving"));
   EXPECT_EQ(slurp(pid_file_), std::to_string(old_pid) + "\n");
 
   // Fixed: the next SIGHUP reloads.
@@ -198,7 +204,7 @@ TEST_P(ReloadTest, AppThatDoesNotCompileKeepsTheOldProcessServing) {
   ASSERT_TRUE(server_->wait_for_log("Reload: new process", 30s)) << server_->log();
   pid_t new_pid = new_pid_in(server_->log());
   EXPECT_TRUE(eventually([&] { return !server_->running(); }, 30s));
-  r = get();
+  auto r = get();
   ASSERT_TRUE(r);
   EXPECT_EQ(field(r->body, "version"), "v3");
   kill(new_pid, SIGTERM);
@@ -216,16 +222,7 @@ TEST_P(ReloadTest, NewProcessThatNeverServesIsKilledAndTheOldKeepsServing) {
   std::string hanging = "sleep 3600;\n" + slurp(app_);
   std::ofstream(app_) << hanging;
   kill(old_pid, SIGHUP);
-  ASSERT_TRUE(server_->wait_for_log("Reload failed: the new process was not serving after 2 s "
-                                    "(killed); still serving (pid " +
-                                        std::to_string(old_pid) + ")",
-                                    30s))
-      << server_->log();
-  EXPECT_TRUE(server_->running());
-  auto r = get();
-  ASSERT_TRUE(r) << server_->log();
-  EXPECT_EQ(field(r->body, "version"), "v1");
-  EXPECT_EQ(field(r->body, "pid"), std::to_string(old_pid));
+  expect_the_old_process_serves(old_pid, "was not serving after 2 s (killed)");
 }
 
 TEST_P(ReloadTest, LifespanStartupFailureKeepsTheOldProcessServing) {
@@ -234,14 +231,8 @@ TEST_P(ReloadTest, LifespanStartupFailureKeepsTheOldProcessServing) {
   pid_t old_pid = server_->pid();
   write_app(app_, "v2", 0, false, /*startup_fails=*/true);
   kill(old_pid, SIGHUP);
-  ASSERT_TRUE(server_->wait_for_log("Reload failed: the new process exited with status 1", 30s))
-      << server_->log();
+  expect_the_old_process_serves(old_pid, "exited with status 1 before serving");
   EXPECT_TRUE(contains(server_->log(), "no database")) << server_->log();
-  EXPECT_TRUE(server_->running());
-  auto r = get();
-  ASSERT_TRUE(r);
-  EXPECT_EQ(field(r->body, "version"), "v1");
-  EXPECT_EQ(field(r->body, "pid"), std::to_string(old_pid));
 }
 
 TEST_P(ReloadTest, SigtermDuringAReloadStopsBothProcesses) {
