@@ -42,34 +42,26 @@ void BlockPool::put(Block* b) {
   ++free_count_;
 }
 
-void OutputQueue::append(std::string_view bytes) {
+void OutputQueue::append_slow(std::string_view bytes) {
   while (!bytes.empty()) {
-    size_t want = std::min(bytes.size(), BlockPool::kCapacity);
     char* p = reserve(1);
-    size_t room = BlockPool::kCapacity - tail_->end;
-    size_t n = std::min(want, room);
+    size_t n = std::min(bytes.size(), BlockPool::kCapacity - tail_->end);
     std::memcpy(p, bytes.data(), n);
     commit(n);
     bytes.remove_prefix(n);
   }
 }
 
-char* OutputQueue::reserve(size_t want) {
-  if (tail_ == nullptr || BlockPool::kCapacity - tail_->end < want) {
-    Block* b = pool_->get();
-    if (tail_ != nullptr) {
-      tail_->next = b;
-    } else {
-      head_ = b;
-    }
-    tail_ = b;
+char* OutputQueue::reserve_slow(size_t want) {
+  (void)want;
+  Block* b = pool_->get();
+  if (tail_ != nullptr) {
+    tail_->next = b;
+  } else {
+    head_ = b;
   }
+  tail_ = b;
   return tail_->data() + tail_->end;
-}
-
-void OutputQueue::commit(size_t used) {
-  tail_->end += uint32_t(used);
-  size_ += used;
 }
 
 int OutputQueue::gather(iovec* iov, int max, size_t limit) const {

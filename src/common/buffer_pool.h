@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 
 namespace pagi {
@@ -55,13 +56,31 @@ class OutputQueue {
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
 
-  void append(std::string_view bytes);
+  // The common case, bytes that fit in the tail block, is inline: a response head is
+  // appended in a dozen small pieces.
+  void append(std::string_view bytes) {
+    if (tail_ != nullptr && BlockPool::kCapacity - tail_->end >= bytes.size()) {
+      std::memcpy(tail_->data() + tail_->end, bytes.data(), bytes.size());
+      tail_->end += uint32_t(bytes.size());
+      size_ += bytes.size();
+      return;
+    }
+    append_slow(bytes);
+  }
   void append(char c) { append(std::string_view(&c, 1)); }
 
   // Contiguous room for up to `want` bytes in the tail (a new block if needed; `want` must
   // be ≤ kCapacity). Write, then commit() how many were used.
-  char* reserve(size_t want);
-  void commit(size_t used);
+  char* reserve(size_t want) {
+    if (tail_ != nullptr && BlockPool::kCapacity - tail_->end >= want) {
+      return tail_->data() + tail_->end;
+    }
+    return reserve_slow(want);
+  }
+  void commit(size_t used) {
+    tail_->end += uint32_t(used);
+    size_ += used;
+  }
 
   // Up to `max` iovecs covering at most `limit` bytes from the front. Returns the count.
   int gather(iovec* iov, int max, size_t limit) const;
@@ -70,6 +89,9 @@ class OutputQueue {
   void clear();
 
  private:
+  void append_slow(std::string_view bytes);
+  char* reserve_slow(size_t want);  // appends a block
+
   BlockPool* pool_;
   Block* head_ = nullptr;
   Block* tail_ = nullptr;
