@@ -59,6 +59,7 @@ class OutputQueue {
   // The common case, bytes that fit in the tail block, is inline: a response head is
   // appended in a dozen small pieces.
   void append(std::string_view bytes) {
+    if (bytes.empty()) return;  // an empty view may carry a null pointer: no memcpy then
     if (tail_ != nullptr && BlockPool::kCapacity - tail_->end >= bytes.size()) {
       std::memcpy(tail_->data() + tail_->end, bytes.data(), bytes.size());
       tail_->end += uint32_t(bytes.size());
