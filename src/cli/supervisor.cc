@@ -238,6 +238,15 @@ int run_server(const Options& o, const std::vector<std::string>& argv) {
   config.sse_idle_timeout_ms = uint64_t(o.sse_idle_timeout) * 1000;
   config.server_header = "PAGI::Server/" PAGI_VERSION " (pagi-server)";
   config.metrics = o.metrics_listen.has_value();
+  // Ring techniques turned off to measure what each is worth (bench/techniques.py).
+  if (const char* env = getenv("PAGI_RING_DISABLE"); env != nullptr && *env != '\0') {
+    if (!ring::parse_techniques(env, &config.reactor.disabled, &error)) {
+      fprintf(stderr, "pagi-server: PAGI_RING_DISABLE: %s\n", error.c_str());
+      return 2;
+    }
+    LOG_WARN("PAGI_RING_DISABLE: running without %s (for measurement: slower than normal)",
+             ring::describe_techniques(config.reactor.disabled).c_str());
+  }
   // Parsed (and checked) by the option parser already; lives as long as the cores.
   std::optional<http::ProxyTrust> proxy_trust;
   if (o.proxy_headers) {

@@ -20,7 +20,55 @@ uint64_t pack(Handler* h, unsigned op) {
   return reinterpret_cast<uint64_t>(h) | (op & kOpMask);
 }
 
+struct TechniqueName {
+  Technique bit;
+  std::string_view name;
+};
+constexpr TechniqueName kTechniqueNames[] = {
+    {kDeferTaskrun, "defer-taskrun"},   {kCoopTaskrun, "coop-taskrun"},
+    {kRegisteredFd, "registered-fd"},   {kMultishotRecv, "multishot-recv"},
+    {kMultishotAccept, "multishot-accept"},
+};
+
 }  // namespace
+
+bool parse_techniques(std::string_view list, unsigned* mask, std::string* error) {
+  unsigned m = 0;
+  while (!list.empty()) {
+    size_t comma = list.find(',');
+    std::string_view name = list.substr(0, comma);
+    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+    if (name.empty()) continue;
+    bool known = false;
+    for (const TechniqueName& t : kTechniqueNames) {
+      if (t.name == name) {
+        m |= t.bit;
+        known = true;
+      }
+    }
+    if (!known) {
+      *error = "unknown technique '" + std::string(name) + "' (known: ";
+      for (const TechniqueName& t : kTechniqueNames) {
+        if (&t != kTechniqueNames) *error += ", ";
+        *error += t.name;
+      }
+      *error += ")";
+      return false;
+    }
+  }
+  *mask = m;
+  return true;
+}
+
+std::string describe_techniques(unsigned mask) {
+  std::string out;
+  for (const TechniqueName& t : kTechniqueNames) {
+    if ((mask & t.bit) == 0) continue;
+    if (!out.empty()) out += ",";
+    out += t.name;
+  }
+  return out;
+}
 
 class Reactor::MailboxHandler final : public Handler {
  public:
@@ -50,16 +98,24 @@ std::unique_ptr<Reactor> Reactor::create(const ReactorConfig& config, std::strin
   std::unique_ptr<Reactor> r(new Reactor());
   r->ring_ = std::make_unique<io_uring>();
   r->now_ms_ = clock_ms();
+  r->disabled_ = config.disabled;
 
   // Best set first; older kernels reject unknown flags with EINVAL, so fall back step by step.
-  const unsigned attempts[] = {
-      IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SUBMIT_ALL |
-          IORING_SETUP_CQSIZE,
-      IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_CQSIZE,
-      IORING_SETUP_CQSIZE,
+  // A technique turned off skips its step.
+  const struct {
+    unsigned flags;
+    Technique needs;
+  } attempts[] = {
+      {IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SUBMIT_ALL |
+           IORING_SETUP_CQSIZE,
+       kDeferTaskrun},
+      {IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_CQSIZE, kCoopTaskrun},
+      {IORING_SETUP_SUBMIT_ALL | IORING_SETUP_CQSIZE, Technique(0)},
+      {IORING_SETUP_CQSIZE, Technique(0)},
   };
   int rc = -EINVAL;
-  for (unsigned flags : attempts) {
+  for (auto [flags, needs] : attempts) {
+    if ((config.disabled & needs) != 0) continue;
     io_uring_params p{};
     p.flags = flags;
     p.cq_entries = config.entries * 8;
@@ -84,7 +140,8 @@ std::unique_ptr<Reactor> Reactor::create(const ReactorConfig& config, std::strin
     r->ring_.reset();
     return nullptr;
   }
-  r->features_.registered_fd = io_uring_register_ring_fd(r->ring_.get()) == 1;
+  r->features_.registered_fd =
+      r->uses(kRegisteredFd) && io_uring_register_ring_fd(r->ring_.get()) == 1;
 
   if (!r->buffers_.init(r->ring_.get(), 0, config.buffer_count, config.buffer_size, error)) {
     return nullptr;
@@ -120,7 +177,11 @@ io_uring_sqe* Reactor::sqe() {
 
 void Reactor::accept_multishot(int fd, Handler* h, unsigned op) {
   io_uring_sqe* s = sqe();
-  io_uring_prep_multishot_accept(s, fd, nullptr, nullptr, SOCK_CLOEXEC);
+  if (uses(kMultishotAccept)) {
+    io_uring_prep_multishot_accept(s, fd, nullptr, nullptr, SOCK_CLOEXEC);
+  } else {
+    io_uring_prep_accept(s, fd, nullptr, nullptr, SOCK_CLOEXEC);  // the handler re-arms
+  }
   io_uring_sqe_set_data64(s, pack(h, op));
 }
 
@@ -132,7 +193,11 @@ void Reactor::accept(int fd, Handler* h, unsigned op) {
 
 void Reactor::recv_multishot(int fd, Handler* h, unsigned op) {
   io_uring_sqe* s = sqe();
-  io_uring_prep_recv_multishot(s, fd, nullptr, 0, 0);
+  if (uses(kMultishotRecv)) {
+    io_uring_prep_recv_multishot(s, fd, nullptr, 0, 0);
+  } else {
+    io_uring_prep_recv(s, fd, nullptr, 0, 0);  // a buffer from the ring; the handler re-arms
+  }
   s->flags |= IOSQE_BUFFER_SELECT;
   s->buf_group = buffers_.group();
   io_uring_sqe_set_data64(s, pack(h, op));

@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ring/buffer_ring.h"
@@ -65,10 +66,26 @@ struct alignas(64) LoopProgress {
   std::atomic<bool> waiting{false};
 };
 
+// Ring techniques that can be turned off one by one, to measure what each is worth
+// (PAGI_RING_DISABLE, bench/techniques.py). All are on in normal operation.
+enum Technique : unsigned {
+  kDeferTaskrun = 1u << 0,     // SINGLE_ISSUER + DEFER_TASKRUN (off: COOP_TASKRUN)
+  kCoopTaskrun = 1u << 1,      // COOP_TASKRUN where DEFER_TASKRUN is off (off: no task-run flag)
+  kRegisteredFd = 1u << 2,     // io_uring_register_ring_fd
+  kMultishotRecv = 1u << 3,    // one recv stays armed (off: a recv per completion)
+  kMultishotAccept = 1u << 4,  // one accept stays armed (off: an accept per connection)
+};
+
+// "defer-taskrun,multishot-recv" → a Technique mask. An unknown name is an error that lists
+// the known ones.
+bool parse_techniques(std::string_view list, unsigned* mask, std::string* error);
+std::string describe_techniques(unsigned mask);  // the names in `mask`, comma-separated
+
 struct ReactorConfig {
   unsigned entries = 2048;        // SQ size; the CQ is 8× this
   unsigned buffer_count = 1024;   // provided receive buffers (power of two)
   unsigned buffer_size = 16384;
+  unsigned disabled = 0;          // Technique bits turned off (measurement only)
 };
 
 // Features found at start-up, for the banner and the log.
@@ -104,6 +121,7 @@ class Reactor {
   TimerWheel& timers() { return timers_; }
   uint64_t now_ms() const { return now_ms_; }
   const RingFeatures& features() const { return features_; }
+  bool uses(Technique t) const { return (disabled_ & t) == 0; }
 
   // Runs `d` at the end of this loop turn (once, however often it is asked).
   void defer(Deferred& d);
@@ -146,6 +164,7 @@ class Reactor {
   BufferRing buffers_;
   TimerWheel timers_{clock_ms()};
   RingFeatures features_;
+  unsigned disabled_ = 0;
   uint64_t now_ms_ = 0;
   uint64_t completions_ = 0;
   uint64_t run_start_ns_ = 0;

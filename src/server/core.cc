@@ -199,6 +199,12 @@ void Core::run(int cpu, std::promise<StartResult> ready) {
     return;
   }
   reactor_->set_progress(&heartbeat_.loop);
+  LOG_DEBUG("core %d ring: defer_taskrun %s, registered fd %s, multishot recv %s, "
+            "multishot accept %s",
+            index_, reactor_->features().defer_taskrun ? "on" : "off",
+            reactor_->features().registered_fd ? "on" : "off",
+            reactor_->uses(ring::kMultishotRecv) ? "on" : "off",
+            reactor_->uses(ring::kMultishotAccept) ? "on" : "off");
   app_ = config_.app_factory(index_, config_.cores, *reactor_, &error);
   if (!app_) {
     ready.set_value(StartResult{error.empty() ? "the app could not be created" : error, false});

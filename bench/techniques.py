@@ -1,0 +1,175 @@
+#!/usr/bin/env python3
+"""What each io_uring technique is worth: native hello with every technique on, and with each
+one turned off (PAGI_RING_DISABLE), side by side in one run.
+
+Usage: bench/techniques.py [--rounds 3] [--duration 5] [--binary build/pagi-server]
+                           [--out bench/results/DATE-HOST-techniques.md]
+
+Rows: keep-alive (wrk -c50), pipelined x16 (the load comparison's Lua script) and connection
+per request (Connection: close). Each round starts every variant fresh (pinned to CPU 0,
+--cores 1, no access log), warms it up for 1 s, runs wrk -t1 pinned to CPU 1 and divides the
+server's utime+stime (/proc/PID/stat) by the requests served, as bench/load.py does. The order
+of the variants rotates each round so that a change of machine load hits them alike. The
+report shows the medians, each variant's CPU per request over the all-on variant's (above 1:
+the technique saves that much), and every run.
+"""
+import argparse
+import datetime
+import os
+import platform
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import load  # noqa: E402  (the Lua scripts and the machine description)
+
+ROOT = load.ROOT
+
+# (label, PAGI_RING_DISABLE, what the technique does)
+VARIANTS = [
+    ("all on", "", "SINGLE_ISSUER + DEFER_TASKRUN ring, registered ring fd, multishot accept "
+     "and multishot recv into a provided buffer ring"),
+    ("no DEFER_TASKRUN", "defer-taskrun",
+     "task work runs at any kernel exit (COOP_TASKRUN), not only inside io_uring_enter"),
+    ("no task-run flag", "defer-taskrun,coop-taskrun",
+     "completions are run by interrupting the thread (IPI), the kernel's default"),
+    ("no registered ring fd", "registered-fd", "io_uring_enter looks the ring's fd up each call"),
+    ("no multishot recv", "multishot-recv", "a recv SQE is submitted after each completion"),
+    ("no multishot accept", "multishot-accept", "an accept SQE is submitted per connection"),
+]
+
+ROWS = [
+    ("keep-alive", [], None),
+    ("pipelined x16", ["--", "16"], load.PIPELINE_LUA),
+    ("connection per request", ["-H", "Connection: close"], None),
+]
+
+
+def ticks(pid):
+    f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return int(f[11]), int(f[12])
+
+
+def wrk(port, seconds, conns, extra, lua_path):
+    argv = ["taskset", "-c", "1", "wrk", "-t1", "-c", str(conns), f"-d{seconds}s"]
+    if lua_path:
+        argv += ["-s", lua_path]
+    # wrk wants its script options after the URL.
+    url = f"http://127.0.0.1:{port}/"
+    if extra and extra[0] == "--":
+        argv += [url] + extra
+    else:
+        argv += extra + [url]
+    r = subprocess.run(argv, capture_output=True, text=True)
+    m = re.search(r"(\d+) requests in", r.stdout)
+    if not m:
+        sys.exit("wrk failed: " + (r.stderr or r.stdout)[:300])
+    errors = re.search(r"Socket errors: (.*)", r.stdout)
+    return int(m.group(1)), (errors.group(1) if errors else "")
+
+
+def measure(binary, disable, port, seconds, conns, extra, lua_path):
+    env = dict(os.environ)
+    env.pop("PAGI_RING_DISABLE", None)
+    if disable:
+        env["PAGI_RING_DISABLE"] = disable
+    p = subprocess.Popen(["taskset", "-c", "0", binary, "native:hello", "--host", "127.0.0.1",
+                          "--port", str(port), "-q", "--no-access-log", "--cores", "1"],
+                         env=env)
+    try:
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        wrk(port, 1, conns, extra, lua_path)
+        u0, s0 = ticks(p.pid)
+        n, errors = wrk(port, seconds, conns, extra, lua_path)
+        u1, s1 = ticks(p.pid)
+    finally:
+        p.terminate()
+        p.wait()
+    tck = os.sysconf("SC_CLK_TCK")
+    return {"rps": n / seconds, "us": (u1 - u0 + s1 - s0) * 1e6 / tck / n,
+            "user_us": (u1 - u0) * 1e6 / tck / n, "errors": errors}
+
+
+def median(xs):
+    s = sorted(xs)
+    return s[len(s) // 2]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--duration", type=int, default=5)
+    ap.add_argument("--connections", type=int, default=50)
+    ap.add_argument("--binary", default=os.environ.get("PAGI_SERVER_BIN",
+                                                       os.path.join(ROOT, "build", "pagi-server")))
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args()
+    date = datetime.date.today().isoformat()
+    out = args.out or os.path.join(ROOT, "bench", "results",
+                                   f"{date}-{platform.node()}-techniques.md")
+    workdir = tempfile.mkdtemp(prefix="pagi-techniques-")
+    lua_paths = {}
+    for name, _, lua in ROWS:
+        if lua:
+            lua_paths[name] = os.path.join(workdir, name.replace(" ", "-") + ".lua")
+            with open(lua_paths[name], "w") as f:
+                f.write(lua)
+    load_start = open("/proc/loadavg").read().split()[:3]
+    res = {(row, v[0]): [] for row, _, _ in ROWS for v in VARIANTS}
+    port = 18400
+    for i in range(args.rounds):
+        for row, extra, _ in ROWS:
+            k = i % len(VARIANTS)
+            for label, disable, _ in VARIANTS[k:] + VARIANTS[:k]:
+                port += 1
+                m = measure(args.binary, disable, port, args.duration, args.connections, extra,
+                            lua_paths.get(row))
+                res[(row, label)].append(m)
+                print(f"round {i} {row:22} {label:22} {m['rps']:9.0f} req/s "
+                      f"{m['us']:6.2f} µs/req (user {m['user_us']:.2f}) {m['errors']}",
+                      flush=True)
+    load_end = open("/proc/loadavg").read().split()[:3]
+    mach = load.machine()
+    lines = [f"# What each io_uring technique is worth — {date} on {mach['host']}", "",
+             f"Machine: {mach['cpu']}, {mach['nproc']} CPUs, kernel {mach['kernel']}. "
+             f"`native:hello` pinned to CPU 0 (`--cores 1`), wrk -t1 -c{args.connections} pinned "
+             f"to CPU 1, {args.duration} s per run after 1 s of warm-up, {args.rounds} rounds "
+             f"with the order of the variants rotated each round. Load average at start "
+             f"{' '.join(load_start)}, at end {' '.join(load_end)}.", "",
+             f"Command: `bench/techniques.py --rounds {args.rounds} --duration {args.duration}`",
+             "",
+             "Each variant turns one technique off with `PAGI_RING_DISABLE` (everything else "
+             "on). **× all-on CPU** is the variant's server CPU per request over the all-on "
+             "variant's in the same row: above 1 means the technique saves that much. Compare "
+             "CPU figures; requests/s on this shared VM is noisy.", "",
+             "| row | variant | what is off | requests/s | CPU µs/req | user µs/req | × all-on CPU "
+             "| every run (CPU µs/req) |",
+             "|---|---|---|---:|---:|---:|---:|---|"]
+    for row, _, _ in ROWS:
+        base = median([m["us"] for m in res[(row, "all on")]])
+        for label, _, what in VARIANTS:
+            ms = res[(row, label)]
+            us = median([m["us"] for m in ms])
+            ratio = "—" if label == "all on" else f"{us / base:.2f}×"
+            what_cell = "nothing" if label == "all on" else what
+            lines.append(f"| {row} | {label} | {what_cell} | {median([m['rps'] for m in ms]):,.0f} "
+                         f"| {us:.2f} | {median([m['user_us'] for m in ms]):.2f} | {ratio} | "
+                         + ", ".join(f"{m['us']:.2f}" for m in ms) + " |")
+    lines.append("")
+    with open(out, "w") as f:
+        f.write("\n".join(lines))
+    print("\n".join(lines))
+    print(f"\nwritten: {out}")
+
+
+if __name__ == "__main__":
+    main()
