@@ -74,7 +74,7 @@ SCENARIOS = [
     Scenario("large-response", "1 MiB response", app="large", path="/big"),
     Scenario("upload", "1 MiB upload", app="large", path="/upload", lua=UPLOAD_LUA),
 ]
-EXTRA_KEYS = ["idle", "soak", "ws-echo", "sse"]
+EXTRA_KEYS = ["idle", "soak", "ws-echo", "sse", "techniques"]
 
 
 # --- /proc --------------------------------------------------------------------------------
@@ -1021,6 +1021,14 @@ def write_report(args, meta, rows, micro, path):
             p = r["profile"]
             lines.append(f"- {r['target']} / {r['scenario']}: [perf report]({p['report']}), "
                          f"[flame graph]({p['flamegraph']})")
+    if meta.get("techniques"):
+        t = meta["techniques"]
+        lines += ["", "## What each io_uring technique is worth", "",
+                  f"Native hello with each technique turned off in turn ([{t['file']}]"
+                  f"({t['file']}), bench/techniques.py). × all-on CPU above 1: the technique "
+                  "saves that much CPU per request.", "",
+                  "| row | variant | CPU µs/req | × all-on CPU |", "|---|---|---:|---:|"]
+        lines += t["summary"]
     if micro:
         lines += ["", "## Micro-benchmarks", "",
                   f"`{meta['micro_command']}` (pinned to CPU {args.server_cpus}; Debian's "
@@ -1207,6 +1215,22 @@ def main():
                 if t.key in ("native", "perl"):
                     print(f"... sse stream: {t.name}", file=sys.stderr, flush=True)
                     rows.append(sse_stream(args, t, workdir))
+        if "native" in args.targets.split(",") and (not keys or "techniques" in keys):
+            print("... ring techniques (bench/techniques.py)", file=sys.stderr, flush=True)
+            import techniques  # imports this module: only when the row runs
+            name = f"{stamp}-techniques.md"
+            seconds = min(args.duration, 5)
+            text = techniques.run(args.binary, args.repeat, seconds, args.connections,
+                                  os.path.join(args.out, name),
+                                  (args.server_cpus, args.client_cpus),
+                                  command=f"{meta['command']} (its techniques row: "
+                                  f"{args.repeat} rounds of {seconds} s)")
+            summary = []
+            for line in text.splitlines():
+                cells = [c.strip() for c in line.strip("|").split("|")]
+                if len(cells) == 8 and cells[0] in [r[0] for r in techniques.ROWS]:
+                    summary.append(f"| {cells[0]} | {cells[1]} | {cells[4]} | {cells[6]} |")
+            meta["techniques"] = {"file": name, "summary": summary}
     finally:
         for t in targets:
             t.stop()

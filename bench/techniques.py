@@ -3,7 +3,9 @@
 one turned off (PAGI_RING_DISABLE), side by side in one run.
 
 Usage: bench/techniques.py [--rounds 3] [--duration 5] [--binary build/pagi-server]
+                           [--server-cpus 0] [--client-cpus 1]
                            [--out bench/results/DATE-HOST-techniques.md]
+script/bench runs it too (its `techniques` row) and links the report from the main one.
 
 Rows: keep-alive (wrk -c50), pipelined x16 (the load comparison's Lua script) and connection
 per request (Connection: close). Each round starts every variant fresh (pinned to CPU 0,
@@ -18,6 +20,7 @@ import datetime
 import os
 import platform
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -54,8 +57,8 @@ def ticks(pid):
     return int(f[11]), int(f[12])
 
 
-def wrk(port, seconds, conns, extra, lua_path):
-    argv = ["taskset", "-c", "1", "wrk", "-t1", "-c", str(conns), f"-d{seconds}s"]
+def wrk(port, seconds, conns, extra, lua_path, client_cpus="1"):
+    argv = ["taskset", "-c", client_cpus, "wrk", "-t1", "-c", str(conns), f"-d{seconds}s"]
     if lua_path:
         argv += ["-s", lua_path]
     # wrk wants its script options after the URL.
@@ -72,12 +75,12 @@ def wrk(port, seconds, conns, extra, lua_path):
     return int(m.group(1)), (errors.group(1) if errors else "")
 
 
-def measure(binary, disable, port, seconds, conns, extra, lua_path):
+def measure(binary, disable, port, seconds, conns, extra, lua_path, cpus=("0", "1")):
     env = dict(os.environ)
     env.pop("PAGI_RING_DISABLE", None)
     if disable:
         env["PAGI_RING_DISABLE"] = disable
-    p = subprocess.Popen(["taskset", "-c", "0", binary, "native:hello", "--host", "127.0.0.1",
+    p = subprocess.Popen(["taskset", "-c", cpus[0], binary, "native:hello", "--host", "127.0.0.1",
                           "--port", str(port), "-q", "--no-access-log", "--cores", "1"],
                          env=env)
     try:
@@ -87,9 +90,9 @@ def measure(binary, disable, port, seconds, conns, extra, lua_path):
                 break
             except OSError:
                 time.sleep(0.05)
-        wrk(port, 1, conns, extra, lua_path)
+        wrk(port, 1, conns, extra, lua_path, cpus[1])
         u0, s0 = ticks(p.pid)
-        n, errors = wrk(port, seconds, conns, extra, lua_path)
+        n, errors = wrk(port, seconds, conns, extra, lua_path, cpus[1])
         u1, s1 = ticks(p.pid)
     finally:
         p.terminate()
@@ -104,18 +107,9 @@ def median(xs):
     return s[len(s) // 2]
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--duration", type=int, default=5)
-    ap.add_argument("--connections", type=int, default=50)
-    ap.add_argument("--binary", default=os.environ.get("PAGI_SERVER_BIN",
-                                                       os.path.join(ROOT, "build", "pagi-server")))
-    ap.add_argument("--out", default=None)
-    args = ap.parse_args()
+def run(binary, rounds, duration, connections, out, cpus=("0", "1"), command=None):
+    """Runs every row and variant, writes the report to `out` and returns its text."""
     date = datetime.date.today().isoformat()
-    out = args.out or os.path.join(ROOT, "bench", "results",
-                                   f"{date}-{platform.node()}-techniques.md")
     workdir = tempfile.mkdtemp(prefix="pagi-techniques-")
     lua_paths = {}
     for name, _, lua in ROWS:
@@ -126,31 +120,32 @@ def main():
     load_start = open("/proc/loadavg").read().split()[:3]
     res = {(row, v[0]): [] for row, _, _ in ROWS for v in VARIANTS}
     port = 18400
-    for i in range(args.rounds):
+    for i in range(rounds):
         for row, extra, _ in ROWS:
             k = i % len(VARIANTS)
             for label, disable, _ in VARIANTS[k:] + VARIANTS[:k]:
                 port += 1
-                m = measure(args.binary, disable, port, args.duration, args.connections, extra,
-                            lua_paths.get(row))
+                m = measure(binary, disable, port, duration, connections, extra,
+                            lua_paths.get(row), cpus)
                 res[(row, label)].append(m)
                 print(f"round {i} {row:22} {label:22} {m['rps']:9.0f} req/s "
                       f"{m['us']:6.2f} µs/req (user {m['user_us']:.2f}) {m['errors']}",
-                      flush=True)
+                      file=sys.stderr, flush=True)
+    shutil.rmtree(workdir, ignore_errors=True)
     load_end = open("/proc/loadavg").read().split()[:3]
     mach = load.machine()
+    command = command or f"bench/techniques.py --rounds {rounds} --duration {duration}"
     lines = [f"# What each io_uring technique is worth — {date} on {mach['host']}", "",
              f"Machine: {mach['cpu']}, {mach['nproc']} CPUs, kernel {mach['kernel']}. "
-             f"`native:hello` pinned to CPU 0 (`--cores 1`), wrk -t1 -c{args.connections} pinned "
-             f"to CPU 1, {args.duration} s per run after 1 s of warm-up, {args.rounds} rounds "
-             f"with the order of the variants rotated each round. Load average at start "
+             f"`native:hello` pinned to CPU {cpus[0]} (`--cores 1`), wrk -t1 -c{connections} "
+             f"pinned to CPU {cpus[1]}, {duration} s per run after 1 s of warm-up, {rounds} "
+             f"rounds with the order of the variants rotated each round. Load average at start "
              f"{' '.join(load_start)}, at end {' '.join(load_end)}.", "",
-             f"Command: `bench/techniques.py --rounds {args.rounds} --duration {args.duration}`",
-             "",
+             f"Command: `{command}`", "",
              "Each variant turns one technique off with `PAGI_RING_DISABLE` (everything else "
              "on). **× all-on CPU** is the variant's server CPU per request over the all-on "
              "variant's in the same row: above 1 means the technique saves that much. Compare "
-             "CPU figures; requests/s on this shared VM is noisy.", "",
+             "CPU figures; requests/s on a shared VM is noisy.", "",
              "| row | variant | what is off | requests/s | CPU µs/req | user µs/req | × all-on CPU "
              "| every run (CPU µs/req) |",
              "|---|---|---|---:|---:|---:|---:|---|"]
@@ -165,9 +160,28 @@ def main():
                          f"| {us:.2f} | {median([m['user_us'] for m in ms]):.2f} | {ratio} | "
                          + ", ".join(f"{m['us']:.2f}" for m in ms) + " |")
     lines.append("")
+    text = "\n".join(lines)
     with open(out, "w") as f:
-        f.write("\n".join(lines))
-    print("\n".join(lines))
+        f.write(text)
+    return text
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--duration", type=int, default=5)
+    ap.add_argument("--connections", type=int, default=50)
+    ap.add_argument("--server-cpus", default="0")
+    ap.add_argument("--client-cpus", default="1")
+    ap.add_argument("--binary", default=os.environ.get("PAGI_SERVER_BIN",
+                                                       os.path.join(ROOT, "build", "pagi-server")))
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args()
+    out = args.out or os.path.join(ROOT, "bench", "results",
+                                   f"{datetime.date.today().isoformat()}-{platform.node()}"
+                                   "-techniques.md")
+    print(run(args.binary, args.rounds, args.duration, args.connections, out,
+              (args.server_cpus, args.client_cpus)))
     print(f"\nwritten: {out}")
 
 
