@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -101,8 +102,14 @@ std::unique_ptr<Server> Server::start(std::vector<std::string> args, std::string
 
   std::vector<std::string> argv_s = {server_binary()};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
+  pid_t parent = getpid();
   pid_t pid = fork();
   if (pid == 0) {
+    // A test process that dies (a crash, a timeout kill) takes its servers with it instead of
+    // leaving them holding ports and CPU for the next suite. Started from the test's main
+    // thread, whose exit is the process's.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);  // the test died before the line above
     int fd = open(s->log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     dup2(fd, STDERR_FILENO);
     dup2(fd, STDOUT_FILENO);
