@@ -49,9 +49,24 @@ uint64_t Transport::now_ms() {
 
 void H1Connection::release_head() {
   if (head_ == nullptr) return;
-  head_->clear();
-  ctx_.head_pool->emplace_back(head_);
+  // The pool holds as many heads as requests were in flight at once: past a burst's worth of
+  // them, the rest are freed.
+  constexpr size_t kMaxPooledHeads = 256;
+  if (ctx_.head_pool->size() >= kMaxPooledHeads) {
+    delete head_;
+  } else {
+    head_->clear();
+    head_->trim();
+    ctx_.head_pool->emplace_back(head_);
+  }
   head_ = nullptr;
+}
+
+void H1Connection::release_spare_capacity() {
+  constexpr size_t kKeep = 4096;  // what a request of ordinary size leaves behind
+  if (pending_in_.capacity() > kKeep) std::string().swap(pending_in_);
+  if (body_queued_.capacity() > kKeep) std::string().swap(body_queued_);
+  if (body_delivered_.capacity() > kKeep) std::string().swap(body_delivered_);
 }
 
 // --- socket side ---------------------------------------------------------------------------

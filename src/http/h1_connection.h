@@ -128,6 +128,9 @@ class H1Connection final : public Exchange, private ParserHandler {
   bool parkable() const;
   // Rebinds a parked connection state to another socket owner.
   void attach(Transport& transport) { transport_ = &transport; }
+  // Before parking: buffers a large request grew (a big upload, a long pipeline) are given
+  // back, so parked states stay small however big the burst before was.
+  void release_spare_capacity();
   // Graceful stop: finish the request in progress (answering with Connection: close), then
   // close; an idle connection closes at once.
   void begin_shutdown();

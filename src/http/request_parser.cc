@@ -56,6 +56,14 @@ RequestParser* self(llhttp_t* p) { return static_cast<RequestParser*>(p->data); 
 
 // --- RequestHead ------------------------------------------------------------------------------
 
+void RequestHead::trim() {
+  constexpr size_t kKeepBytes = 8192;  // a browser's head fits; a 60 KiB cookie jar does not
+  constexpr size_t kKeepFields = 64;
+  if (bytes_.capacity() > kKeepBytes) std::string().swap(bytes_);
+  if (fields_.capacity() > kKeepFields) std::vector<Field>().swap(fields_);
+  if (views_.capacity() > kKeepFields) std::vector<Header>().swap(views_);
+}
+
 void RequestHead::clear() {
   bytes_.clear();
   fields_.clear();

@@ -29,6 +29,9 @@ struct Limits {
 class RequestHead {
  public:
   void clear();
+  // After clear(), before the head goes back to the pool: storage a large head grew is
+  // given back, so a burst of big requests does not stay pinned in the pool.
+  void trim();
 
   std::string_view method() const;
   std::string_view target() const;        // raw request-target

@@ -63,7 +63,11 @@ http::H1Connection& Connection::take_state() {
 }
 
 void Connection::put_state() {
-  if (!st_->h1->parkable()) st_->h1.reset();  // a close: the next taker starts afresh
+  if (!st_->h1->parkable()) {
+    st_->h1.reset();  // a close: the next taker starts afresh
+  } else {
+    st_->h1->release_spare_capacity();
+  }
   core_.put_state(std::move(st_));
 }
 

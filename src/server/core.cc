@@ -2,6 +2,7 @@
 // connections, and stops gracefully when the supervisor asks (see core.h).
 #include "server/core.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -93,6 +94,19 @@ class Core::Acceptor final : public ring::Handler {
 
 Core::Core(int index, const ServerConfig& config) : index_(index), config_(config) {
   shutdown_timer_.bind(&Core::on_shutdown_timer, this);
+  trim_timer_.bind(&Core::on_trim_timer, this);
+}
+
+void Core::on_trim_timer(void* self) {
+  auto* core = static_cast<Core*>(self);
+  constexpr size_t kBurst = 64;  // fewer connections than this leave little to give back
+  if (core->peak_active_ >= kBurst && core->active_ * 2 <= core->peak_active_) {
+    malloc_trim(0);
+    LOG_DEBUG("core %d: memory trimmed after a burst of %zu connections (now %zu)",
+              core->index_, core->peak_active_, core->active_);
+  }
+  core->peak_active_ = core->active_;
+  if (!core->draining_) core->reactor_->timers().arm(core->trim_timer_, kTrimIntervalMs);
 }
 
 Core::~Core() {
@@ -243,6 +257,7 @@ void Core::run(int cpu, std::promise<StartResult> ready) {
   ready_ = std::move(ready);
   phase_ = Phase::kStarting;
   app_->start(start_done_);
+  reactor_->timers().arm(trim_timer_, kTrimIntervalMs);
   reactor_->run();
 
   // Every connection is released before the loop ends; what is left is owned here. The
@@ -343,6 +358,7 @@ void Core::on_accept(Acceptor& a, int fd) {
   if (active_head_ != nullptr) active_head_->prev = raw;
   active_head_ = raw;
   ++active_;
+  if (active_ > peak_active_) peak_active_ = active_;
   raw->rejected = reject;
   if (reject) ++rejecting_;
   raw->start(fd, a.listener(), reject);
@@ -359,6 +375,8 @@ void Core::release(Connection* c) {
   --active_;
   if (c->rejected) --rejecting_;
   c->rejected = false;
+  // Kept for reuse, never freed here: a released connection may still be on this turn's
+  // deferred list (its run then finds it closed and does nothing).
   free_connections_.emplace_back(c);
   if (draining_) maybe_finish_drain();
 }
@@ -379,6 +397,7 @@ void Core::begin_drain() {
   if (recycle_blocks_drain()) return;  // the recycle drains once its fresh app serves
   draining_ = true;
   phase_ = Phase::kDraining;
+  reactor_->timers().cancel(trim_timer_);
   for (auto& a : acceptors_) a->stop();
   // Our own SO_REUSEPORT sockets are closed by the supervisor after every core is done;
   // accepting has stopped here already.

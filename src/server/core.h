@@ -132,6 +132,7 @@ class Core {
   void force_close_all();
   void maybe_finish_drain();
   static void on_shutdown_timer(void* self);
+  static void on_trim_timer(void* self);
 
   const int index_;
   const ServerConfig& config_;
@@ -158,6 +159,12 @@ class Core {
   Lifecycle start_done_{this, true};
   Lifecycle stop_done_{this, false};
   ring::Timer shutdown_timer_;  // connections' drain, then the app's stop
+  // After a burst: every kTrimIntervalMs, if the live connections fell to half of their peak
+  // since the last look, the memory the burst's buffers were freed into goes back to the
+  // system (malloc_trim). The pools' caps free the buffers; this returns the pages.
+  static constexpr uint64_t kTrimIntervalMs = 10000;
+  ring::Timer trim_timer_;
+  size_t peak_active_ = 0;
   uint64_t last_capacity_log_ms_ = 0;
   CoreMetrics counters_;
   http::RequestStats request_stats_;
