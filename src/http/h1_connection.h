@@ -115,6 +115,8 @@ class H1Connection final : public Exchange, private ParserHandler {
   size_t sendable() const { return out_.size() - held_; }
   // Close once the output is written (error, Connection: close, shutdown).
   bool wants_close() const;
+  // The connection closes once its output is sent: input from now on is dropped unread.
+  bool closing_after_flush() const { return close_after_flush_; }
   // No request in progress and no unparsed input: the idle timer applies.
   bool idle() const;
   // A request head has begun but is not complete (header-read timeout applies).

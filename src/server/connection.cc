@@ -225,6 +225,10 @@ void Connection::set_reading(bool on) {
   if (on) {
     arm_recv();
   } else if (recv_armed_) {
+    // Closing after this response: the armed recv is what sees the peer's FIN once we have
+    // shut down (begin_close), and what arrives before is dropped unread (on_input). A
+    // cancel now and a new recv then would be two ring operations for nothing.
+    if (st_ && st_->h1->closing_after_flush()) return;
     reactor_.cancel(this, kRecv);  // its final completion (-ECANCELED) clears recv_armed_
   }
 }

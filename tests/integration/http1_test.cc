@@ -169,6 +169,30 @@ TEST_F(Http1, ConnectionCloseClosesAfterTheResponse) {
   EXPECT_TRUE(c->wait_closed());
 }
 
+// A client that keeps sending after its Connection: close request (pipelined requests and a
+// stream of more bytes) still reads the whole response and a clean end, not a reset: the
+// server drops the extra input unread and lingers for the client's FIN before closing.
+TEST_F(Http1, BytesSentAfterConnectionCloseDoNotResetTheResponse) {
+  auto c = Client::tcp(echo_->port());
+  ASSERT_TRUE(c);
+  std::string body(200000, 'e');
+  std::string batch = "POST /last HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: " +
+                      std::to_string(body.size()) + "\r\n\r\n" + body;
+  for (int i = 0; i < 50; ++i) batch += "GET /never HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_TRUE(c->send(batch));
+  std::string junk(64 * 1024, 'j');
+  for (int i = 0; i < 8; ++i) ASSERT_TRUE(c->send(junk)) << i;
+  c->shutdown_write();
+  std::string all = c->read_all();
+  size_t used = 0;
+  auto r = parse_response(all, false, &used);
+  ASSERT_TRUE(r) << all.size() << " bytes read";
+  EXPECT_EQ(r->status, 200);
+  EXPECT_TRUE(r->body == body) << r->body.size();
+  EXPECT_EQ(r->header("connection"), "close");
+  EXPECT_EQ(all.size(), used) << "nothing after the one response";
+}
+
 TEST_F(Http1, HalfClosedClientStillGetsItsResponses) {
   auto c = Client::tcp(hello_->port());
   ASSERT_TRUE(c->send("GET / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n"));
