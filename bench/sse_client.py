@@ -10,10 +10,13 @@ open until its stdin closes, so the caller can read the server's CPU time before
 end.
 """
 import json
+import os
 import selectors
-import socket
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_client import request_head  # noqa: E402
 
 
 def main():
@@ -23,17 +26,8 @@ def main():
     start = time.time()
     try:
         for _ in range(conns):
-            s = socket.create_connection((host, port), timeout=10)
-            s.sendall(f"GET / HTTP/1.1\r\nHost: {host}\r\nAccept: text/event-stream\r\n\r\n".encode())
-            buf = b""
-            while b"\r\n\r\n" not in buf:
-                chunk = s.recv(65536)
-                if not chunk:
-                    raise OSError("closed before the response head")
-                buf += chunk
-            head, rest = buf.split(b"\r\n\r\n", 1)
-            if not head.startswith(b"HTTP/1.1 200"):
-                raise OSError("answered " + head.split(b"\r\n", 1)[0].decode(errors="replace"))
+            request = f"GET / HTTP/1.1\r\nHost: {host}\r\nAccept: text/event-stream\r\n\r\n"
+            s, rest = request_head(host, port, request.encode(), b"HTTP/1.1 200")
             s.setblocking(False)
             socks.append(s)
             sel.register(s, selectors.EVENT_READ, [rest[-1:] if rest else b""])

@@ -17,22 +17,16 @@ import socket
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_client import request_head  # noqa: E402
+
 
 def handshake(host, port):
-    s = socket.create_connection((host, port), timeout=10)
     key = base64.b64encode(os.urandom(16)).decode()
-    s.sendall((f"GET / HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+    request = (f"GET / HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-               "Sec-WebSocket-Version: 13\r\n\r\n").encode())
-    buf = b""
-    while b"\r\n\r\n" not in buf:
-        chunk = s.recv(4096)
-        if not chunk:
-            raise OSError("closed during the handshake")
-        buf += chunk
-    head, rest = buf.split(b"\r\n\r\n", 1)
-    if not head.startswith(b"HTTP/1.1 101"):
-        raise OSError("handshake answered " + head.split(b"\r\n", 1)[0].decode(errors="replace"))
+               "Sec-WebSocket-Version: 13\r\n\r\n")
+    s, rest = request_head(host, port, request.encode(), b"HTTP/1.1 101")
     if rest:
         raise OSError("unexpected bytes after the 101")
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
