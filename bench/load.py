@@ -73,6 +73,9 @@ SCENARIOS = [
     Scenario("close", "connection per request", extra=["-H", "Connection: close"]),
     Scenario("unix", "behind nginx (unix socket)", unix=True),
     Scenario("large-response", "1 MiB response", app="large", path="/big"),
+    # The same bytes from a file: nginx's static file (sendfile), native send_file, Perl
+    # `file => PATH` (both spliced; PAGI_FILE_BODY=copy in the environment measures the copy path).
+    Scenario("large-file", "1 MiB file response", app="large", path="/file"),
     Scenario("upload", "1 MiB upload", app="large", path="/upload", lua=UPLOAD_LUA),
 ]
 EXTRA_KEYS = ["idle", "soak", "ws-echo", "sse", "techniques"]
@@ -334,7 +337,7 @@ class PagiTarget(Target):
             argv += ["--socket", self.addr, "--socket-mode", "0666"]
         else:
             argv += ["--host", "127.0.0.1", "--port", str(self.addr[1])]
-        self._spawn(argv)
+        self._spawn(argv, env=large_env(self.workdir))
         return None
 
     def _explain(self, why):
@@ -351,10 +354,7 @@ class NginxTarget(Target):
         if not shutil.which("nginx"):
             return "not available: nginx is not installed (script/bootstrap)"
         self._listen_args(False)
-        big = os.path.join(self.workdir, "big.bin")
-        if not os.path.exists(big):
-            with open(big, "wb") as f:
-                f.write(b"x" * LARGE_SIZE)
+        big = large_file(self.workdir)
         conf = os.path.join(self.workdir, "nginx-target.conf")
         with open(conf, "w") as f:
             f.write(nginx_conf(self.workdir, "target", f"""
@@ -364,6 +364,7 @@ class NginxTarget(Target):
     client_body_buffer_size 2m;
     location = / {{ default_type text/plain; return 200 "Hello, World!"; }}
     location = /big {{ default_type application/octet-stream; alias {big}; }}
+    location = /file {{ default_type application/octet-stream; alias {big}; }}
     location = /upload {{ default_type text/plain; return 200 "ok"; }}
   }}""", self.args.idle + 1000))
         self._spawn(["nginx", "-c", conf, "-e", os.path.join(self.workdir, "nginx-target.err")])
@@ -415,9 +416,23 @@ class ReferenceTarget(Target):
         else:
             argv += ["--host", "127.0.0.1", "-p", str(self.addr[1])]
         argv.append(app)
-        self._spawn(argv)
+        self._spawn(argv, env=large_env(self.workdir))
         return None
 
+
+
+def large_file(workdir):
+    """The 1 MiB file every target serves for /big (nginx) and /file (all)."""
+    big = os.path.join(workdir, "big.bin")
+    if not os.path.exists(big):
+        with open(big, "wb") as f:
+            f.write(b"x" * LARGE_SIZE)
+    return big
+
+
+def large_env(workdir):
+    """bench/apps/large.pl sends large_file() for GET /file."""
+    return dict(os.environ, PAGI_BENCH_FILE=large_file(workdir))
 
 
 def build_large_so(workdir):

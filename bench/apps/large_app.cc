@@ -3,12 +3,19 @@
 // waiting for on_writable when the output is full; POST /upload reads and drops the body and
 // answers its length. An sse scope (Accept: text/event-stream) gets `data: x…x` events of
 // 32 bytes as fast as the client reads them, until it goes away (the sse row). No allocation
-// per request: the body is made once per core.
+// per request: the body is made once per core. GET /file answers the same bytes from a file
+// (made once per core, unlinked at once, its fd kept) with Exchange::send_file: the server
+// splices it to the socket (the "1 MiB file response" row); PAGI_FILE_BODY=copy reads it
+// with pread and sends it with send_body instead, the copy path, to measure the difference.
+#include <fcntl.h>
 #include <pagi/app.h>
+#include <unistd.h>
 
 #include <charconv>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 
 namespace {
@@ -17,9 +24,26 @@ constexpr size_t kPiece = 64 * 1024;
 
 class LargeApp final : public pagi::App {
  public:
-  explicit LargeApp(size_t size) : body_(size, 'x') {
+  LargeApp(size_t size, int core) : body_(size, 'x') {
     auto r = std::to_chars(length_, length_ + sizeof(length_), size);
     length_size_ = size_t(r.ptr - length_);
+    const char* dir = getenv("TMPDIR");
+    std::string path = std::string(dir != nullptr && *dir != '\0' ? dir : "/tmp") +
+                       "/pagi-bench-large-" + std::to_string(getpid()) + "-" +
+                       std::to_string(core);
+    file_ = open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (file_ >= 0) {
+      unlink(path.c_str());
+      if (write(file_, body_.data(), body_.size()) != ssize_t(body_.size())) {
+        close(file_);
+        file_ = -1;
+      }
+    }
+    const char* mode = getenv("PAGI_FILE_BODY");
+    copy_ = mode != nullptr && strcmp(mode, "copy") == 0;
+  }
+  ~LargeApp() override {
+    if (file_ >= 0) close(file_);
   }
 
   void on_request(pagi::Exchange& ex) override {
@@ -39,6 +63,11 @@ class LargeApp final : public pagi::App {
     };
     ex.send_start(200, headers);
     ex.app_data = nullptr;  // bytes sent so far
+    if (from_file(ex) && !copy_ &&
+        ex.send_file(file_, 0, body_.size()) != pagi::SendResult::kInvalid) {
+      ex.finish();
+      return;
+    }
     pump(ex);
   }
 
@@ -52,12 +81,25 @@ class LargeApp final : public pagi::App {
   }
 
  private:
+  bool from_file(pagi::Exchange& ex) const { return file_ >= 0 && ex.scope().path == "/file"; }
+
   void pump(pagi::Exchange& ex) {
     size_t off = reinterpret_cast<uintptr_t>(ex.app_data);
     while (off < body_.size()) {
       size_t n = body_.size() - off < kPiece ? body_.size() - off : kPiece;
       bool more = off + n < body_.size();
-      pagi::SendResult r = ex.send_body(std::string_view(body_).substr(off, n), more);
+      std::string_view piece = std::string_view(body_).substr(off, n);
+      if (from_file(ex)) {
+        // The copy path a server without send_file has: read the piece, queue a copy.
+        buf_.resize(n);
+        ssize_t got = pread(file_, buf_.data(), n, off_t(off));
+        if (got != ssize_t(n)) {
+          ex.finish(true);
+          return;
+        }
+        piece = buf_;
+      }
+      pagi::SendResult r = ex.send_body(piece, more);
       off += n;
       ex.app_data = reinterpret_cast<void*>(uintptr_t(off));
       if (r == pagi::SendResult::kClosed || r == pagi::SendResult::kInvalid) {
@@ -117,6 +159,9 @@ class LargeApp final : public pagi::App {
   }
 
   std::string body_;
+  std::string buf_;     // one piece read from the file (copy path)
+  int file_ = -1;       // the body as a file, for GET /file
+  bool copy_ = false;   // PAGI_FILE_BODY=copy: pread + send_body instead of send_file
   char length_[24];
   size_t length_size_ = 0;
 };
@@ -128,5 +173,5 @@ extern "C" int pagi_app_abi_version(void) { return pagi::kAbiVersion; }
 extern "C" pagi::App* pagi_app_create(const pagi::AppContext* ctx) {
   size_t size = 1 << 20;
   if (ctx->argument != nullptr && *ctx->argument != '\0') size = strtoull(ctx->argument, nullptr, 10);
-  return new LargeApp(size);
+  return new LargeApp(size, ctx->core);
 }

@@ -168,6 +168,17 @@ class Exchange {
   // sse.close: ends the stream now; any later send is kInvalid. Idempotent.
   virtual SendResult sse_close() = 0;
 
+  // --- file bodies (http scopes; last in the vtable so ABI 3 apps keep working) -----------
+  // http.response.body from a file: `length` bytes of `fd` from `offset` (fewer if the file
+  // is shorter: the connection then closes, as the body is short of its Content-Length).
+  // Instead of the first body, after send_start; completes the response. The server dup()s
+  // the fd, so the app may close its own at once, and sends the range without copying it
+  // (splice). The head gets Content-Length: length unless the app set one. kInvalid: not an
+  // http scope, a body was already sent, trailers were announced, or the fd cannot be
+  // dup()ed; the app may then send the bytes with send_body instead. response_complete()
+  // turns true once the range is on the socket.
+  virtual SendResult send_file(int fd, uint64_t offset, uint64_t length) = 0;
+
   // Free for the app: per-request state it wants back in the callbacks below. Untouched by
   // the server from on_request until App::on_end has returned.
   void* app_data = nullptr;

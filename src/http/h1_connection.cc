@@ -39,6 +39,7 @@ H1Connection::H1Connection(H1Context& ctx, Transport& transport)
 H1Connection::~H1Connection() {
   if (streaming() && ctx_.access_log != nullptr) log_stream();
   release_head();
+  close_file();
 }
 
 uint64_t Transport::now_ms() {
@@ -137,6 +138,7 @@ void H1Connection::on_transport_error(const char* reason) {
   close_after_flush_ = true;
   out_.clear();
   held_ = 0;
+  close_file();  // a file body in flight is dropped with the rest of the output
   request_pump();
 }
 
@@ -523,7 +525,9 @@ void H1Connection::finish_impl(bool failed, std::string_view message) {
   if (measuring()) app_done_ns_ = monotonic_ns();
   // A failed app, or one that left no or half a response, ends abnormally (server_error);
   // an app that started a response and returned gets it completed with an empty body.
-  if (failed || response_ == Response::kNone || response_ == Response::kBody) {
+  // A file body being sent (send_file) is a whole response on its way, not half of one.
+  bool half_sent = response_ == Response::kBody && !file_pending();
+  if (failed || response_ == Response::kNone || half_sent) {
     disconnect("server_error");
   }
   if (client_gone_) {
@@ -543,7 +547,7 @@ void H1Connection::finish_impl(bool failed, std::string_view message) {
     keep_alive_ = false;
     close_head(true, 0);
     complete_response({});
-  } else if (response_ == Response::kBody) {
+  } else if (half_sent) {
     if (failed) {
       LOG_ERROR("PAGI application error (after response started): %.*s", int(message.size()),
                 message.data());

@@ -110,6 +110,25 @@ class H1Connection final : public Exchange, private ParserHandler {
   // The connection is a WebSocket or SSE session: the HTTP idle and head timers do not apply.
   bool streaming() const { return ws_ != nullptr || sse_ != nullptr; }
 
+  // A file body (Exchange::send_file) goes after every byte queued before it, straight from
+  // the file to the socket (the server splices it: src/server/connection_file.cc). file_send()
+  // is non-null once those bytes are sent and until the range is; the owner reports what the
+  // kernel moved into its pipe (on_file_read) and onto the socket (on_file_sent), or that the
+  // file could not be read (on_file_error: the connection closes, as for any broken body).
+  struct FileSend {
+    int fd = -1;           // ours (a dup of the app's), closed once the range is sent
+    uint64_t offset = 0;   // next byte to read from the file
+    uint64_t to_read = 0;  // not yet read from the file
+    uint64_t to_send = 0;  // not yet written to the socket (read ones may wait in a pipe)
+  };
+  const FileSend* file_send() const {
+    return file_.fd >= 0 && out_.empty() && !client_gone_ ? &file_ : nullptr;
+  }
+  bool file_pending() const { return file_.fd >= 0; }
+  void on_file_read(size_t n);
+  void on_file_sent(size_t n);
+  void on_file_error(int err);
+
   OutputQueue& output() { return out_; }
   // Bytes that may be written now (a response head still being built is held back).
   size_t sendable() const { return out_.size() - held_; }
@@ -148,6 +167,7 @@ class H1Connection final : public Exchange, private ParserHandler {
   SendResult send_start(int status, std::span<const Header> headers, bool trailers) override;
   SendResult send_body(std::string_view body, bool more) override;
   SendResult send_trailers(std::span<const Header> trailers) override;
+  SendResult send_file(int fd, uint64_t offset, uint64_t length) override;  // h1_file.cc
   void announce_body_length(uint64_t length) override { announced_length_ = int64_t(length); }
   size_t buffered_amount() const override;
   bool response_started() const override;
@@ -222,6 +242,7 @@ class H1Connection final : public Exchange, private ParserHandler {
   bool measuring() const { return ctx_.access_log != nullptr || ctx_.stats != nullptr; }
   void count_exchange();
   void fill_scope(RequestHead& head, ScopeType type);
+  void close_file();
 
   H1Context& ctx_;
   Transport* transport_;
@@ -256,6 +277,7 @@ class H1Connection final : public Exchange, private ParserHandler {
   uint64_t cl_remaining_ = 0;      // for Framing::kContentLength
   int64_t announced_length_ = -1;  // announce_body_length, -1: none
   size_t held_ = 0;                // bytes of an open head at the end of out_
+  FileSend file_;                  // a file body after out_ (fd -1: none)
   std::string_view error_;
   // The exchange's outcome for App::on_end: reported once, from the pump (never from inside
   // a call the app makes), or when the exchange is wound up at the latest.

@@ -14,6 +14,7 @@
 
 // Last: perl.h defines short macros that would clash with the headers above.
 #include "perl/perl_app.h"
+#include <perliol.h>  // PerlIOBase flags: a layer that changes the bytes
 
 namespace pagi::perl {
 
@@ -97,12 +98,40 @@ SV* PerlApp::send_file(Request* r, HV* hv) {
     close_file(fb.get());
     return future_done(nullptr);
   }
+  if (splice_files_ && splice_file(r, fb.get())) {
+    close_file(fb.get());  // the server has its own dup of the fd
+    return future_done(nullptr);
+  }
   if (fb->remaining >= 0) r->ex->announce_body_length(uint64_t(fb->remaining));
   SV* f = future_new();
   fb->future = SvREFCNT_inc_simple_NN(f);
   r->file = std::move(fb);
   pump_file(r);
   return f;
+}
+
+// A regular file's range handed to Exchange::send_file: the server sends it from the file to
+// the socket without copying. Not for handles whose bytes are not the file's (a pipe or a
+// socket, a layer that decodes, bytes PerlIO has buffered already) nor when the exchange
+// refuses (trailers, a body already sent): those take the copy path (pump_file). The Future
+// is done at once: the range is queued, as the copy path's is once its last piece is.
+bool PerlApp::splice_file(Request* r, FileBody* fb) {
+  if (fb->remaining < 0) return false;  // size unknown: not a regular file
+  int fd = fb->fd;
+  uint64_t at = fb->pos;
+  if (fd < 0) {
+    PerlIO* fp = fb->io;
+    fd = PerlIO_fileno(fp);
+    if (fd < 0 || (PerlIOBase(fp)->flags & (PERLIO_F_UTF8 | PERLIO_F_CRLF)) != 0) return false;
+    if (PerlIO_get_cnt(fp) > 0) return false;  // read ahead: the fd's position is past it
+    struct stat st {};
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return false;
+    Off_t pos = PerlIO_tell(fp);
+    if (pos < 0) return false;
+    at = uint64_t(pos);
+  }
+  SendResult res = r->ex->send_file(fd, at, uint64_t(fb->remaining));
+  return res != SendResult::kInvalid;
 }
 
 // Queues file pieces until the output reaches the high watermark (on_writable resumes) or

@@ -1,6 +1,8 @@
 // One core's Perl host: the cloned interpreter as a pagi::App. Per request it builds $scope,
 // calls the app with $receive/$send and watches the Future it returns; also the lifespan
 // calls and the host-wide XS subs of PAGI::Server::Embed (warn hook, log, lifespan report).
+#include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -28,6 +30,8 @@ PerlApp::PerlApp(PerlInterpreter* interp, int core, int cores, const LifespanCon
   transport_stash_ = gv_stashpvs("PAGI::Server::Transport", GV_ADD);
   state_ = get_hv("PAGI::Server::Lifespan::STATE", GV_ADD);
   t_app = this;
+  const char* file_body = getenv("PAGI_FILE_BODY");
+  splice_files_ = file_body == nullptr || strcmp(file_body, "copy") != 0;
   enable_interrupts(aTHX);
 }
 

@@ -217,6 +217,7 @@ class PerlApp final : public App, public apps::AbandonableApp, public apps::Host
   void pump_file(Request* r);
   void end_file(Request* r, const char* error);
   void close_file(FileBody* fb);
+  bool splice_file(Request* r, FileBody* fb);
 
   // future_io.cc
   static void on_timer(void* owner);
@@ -271,6 +272,9 @@ class PerlApp final : public App, public apps::AbandonableApp, public apps::Host
   std::vector<Header> headers_;  // reused by every send
   std::string_view sending_;     // the type of the event being sent (valid during send())
   std::string file_buf_;          // one file piece at a time (copied into the output)
+  // File bodies go to Exchange::send_file (spliced, no copy) when they can; false with
+  // PAGI_FILE_BODY=copy (the copy path, kept for measuring what the splice saves).
+  bool splice_files_ = true;
   std::string error_;
   std::unordered_map<uint64_t, std::unique_ptr<SleepTimer>> timers_;
   std::unordered_map<uint64_t, std::unique_ptr<PollWatch>> polls_;

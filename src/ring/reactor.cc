@@ -240,6 +240,13 @@ void Reactor::poll(int fd, unsigned events, Handler* h, unsigned op) {
   io_uring_sqe_set_data64(s, pack(h, op));
 }
 
+void Reactor::splice(int fd_in, int64_t off_in, int fd_out, int64_t off_out, unsigned len,
+                     unsigned flags, Handler* h, unsigned op) {
+  io_uring_sqe* s = sqe();
+  io_uring_prep_splice(s, fd_in, off_in, fd_out, off_out, len, flags);
+  io_uring_sqe_set_data64(s, pack(h, op));
+}
+
 void Reactor::close(int fd) {
   io_uring_sqe* s = sqe();
   io_uring_prep_close(s, fd);

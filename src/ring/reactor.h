@@ -113,6 +113,11 @@ class Reactor {
   void shutdown(int fd, int how, Handler* h, unsigned op);
   // One-shot readiness of any fd (poll(2) events; res = revents). Cancel with cancel(h, op).
   void poll(int fd, unsigned events, Handler* h, unsigned op);
+  // splice(2) through the ring: `len` bytes from fd_in (at off_in; -1 for a pipe) to fd_out
+  // (at off_out; -1 for a pipe or a socket). res = bytes moved. File bodies go file -> pipe
+  // -> socket this way without a copy through user space (src/server/connection_file.cc).
+  void splice(int fd_in, int64_t off_in, int fd_out, int64_t off_out, unsigned len,
+              unsigned flags, Handler* h, unsigned op);
   void close(int fd);                                  // fire and forget
   void cancel_fd(int fd, Handler* h, unsigned op);     // cancels every request on fd
   void cancel(Handler* target, unsigned target_op);    // fire and forget

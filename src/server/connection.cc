@@ -63,6 +63,7 @@ http::H1Connection& Connection::take_state() {
 }
 
 void Connection::put_state() {
+  release_pipe();
   if (!st_->h1->parkable()) {
     st_->h1.reset();  // a close: the next taker starts afresh
   } else {
@@ -110,6 +111,11 @@ void Connection::on_completion(unsigned op, const ring::Completion& c) {
       break;
     case kCancel:
       cancel_pending_ = false;
+      break;
+    case kSpliceIn:
+    case kSpliceOut:
+    case kPollOut:
+      on_file_op(op, c);
       break;
     default:
       break;
@@ -173,7 +179,8 @@ void Connection::on_send(const ring::Completion& c) {
   core_.counters().bytes_sent += uint64_t(c.res);
   last_progress_ms_ = reactor_.now_ms();
   st_->h1->on_sent(size_t(c.res));
-  if (st_->h1->sendable() > 0) flush();  // the rest (or what came meanwhile) goes at once
+  // The rest (or what came meanwhile, or a file body waiting behind the head) goes at once.
+  if (st_->h1->sendable() > 0 || st_->h1->file_pending()) flush();
 }
 
 // --- output --------------------------------------------------------------------------------
@@ -202,7 +209,7 @@ void Connection::run_deferred() {
 void Connection::flush() {
   if (sending_ || state_ != State::kOpen || !st_) return;
   size_t limit = st_->h1->sendable();
-  if (limit == 0) return;
+  if (limit == 0) return flush_file();
   iovec* iov = st_->iov;
   int n = st_->h1->output().gather(iov, ConnectionState::kMaxIov, limit);
   if (n == 0) return;

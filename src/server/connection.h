@@ -13,6 +13,7 @@
 #include "http/h1_connection.h"
 #include "ring/reactor.h"
 #include "server/listener.h"
+#include "server/pipe_pool.h"
 
 namespace pagi::server {
 
@@ -30,6 +31,11 @@ struct ConnectionState {
   std::optional<http::H1Connection> h1;
   iovec iov[kMaxIov];
   msghdr msg{};
+  // A file body in flight (connection_file.cc): the pipe it is spliced through, taken from
+  // the core's pool for the body, and the bytes read into it not yet on the socket.
+  Pipe pipe;
+  uint32_t in_pipe = 0;
+  ~ConnectionState() { PipePool::discard(pipe); }
 };
 
 class Connection final : public ring::Handler, public ring::Deferred, public http::Transport {
@@ -68,7 +74,15 @@ class Connection final : public ring::Handler, public ring::Deferred, public htt
   uint64_t now_ms() override { return reactor_.now_ms(); }
 
  private:
-  enum Op : unsigned { kRecv = 1, kSend = 2, kShutdown = 3, kCancel = 4 };
+  enum Op : unsigned {
+    kRecv = 1,
+    kSend = 2,
+    kShutdown = 3,
+    kCancel = 4,
+    kSpliceIn = 5,   // file -> pipe
+    kSpliceOut = 6,  // pipe -> socket
+    kPollOut = 7,    // the socket was full: wait until it takes more
+  };
   enum class State : uint8_t { kOpen, kLingering, kClosed };
   // kSession: a WebSocket or SSE session's own deadline (H1Connection::next_deadline).
   enum class TimerKind : uint8_t { kNone, kIdle, kHead, kRequest, kLinger, kSession };
@@ -77,6 +91,11 @@ class Connection final : public ring::Handler, public ring::Deferred, public htt
   void on_send(const ring::Completion& c);
   void arm_recv();
   void flush();
+  // File bodies (connection_file.cc). Every one of these ops counts as the send in flight
+  // (`sending_`), so closing and parking wait for them as for a send.
+  void flush_file();
+  void on_file_op(unsigned op, const ring::Completion& c);
+  void release_pipe();
   void settle();
   void begin_close();
   void hard_close();

@@ -18,6 +18,7 @@
 #include "server/access_log_format.h"
 #include "server/listener.h"
 #include "server/metrics.h"
+#include "server/pipe_pool.h"
 #include "server/watchdog.h"
 
 namespace pagi::server {
@@ -105,6 +106,8 @@ class Core {
   void put_state(std::unique_ptr<ConnectionState> st);
   // Connection-side counters (accepts, bytes); the rest is gathered in metrics().
   CoreMetrics& counters() { return counters_; }
+  // Pipes for spliced file bodies (connection_file.cc).
+  PipePool& pipes() { return pipes_; }
   // What the heartbeat watchdog watches (written by this core's loop).
   Heartbeat& heartbeat() { return heartbeat_; }
 
@@ -167,6 +170,7 @@ class Core {
   size_t peak_active_ = 0;
   uint64_t last_capacity_log_ms_ = 0;
   CoreMetrics counters_;
+  PipePool pipes_;
   http::RequestStats request_stats_;
   CoreMetrics snapshot() const;
   std::atomic<bool> started_{false};

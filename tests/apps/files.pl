@@ -3,6 +3,8 @@
 #   /fh?path=P[&offset=O][&length=L]     the same through a filehandle the app opens and
 #                                        closes after the send Future completes
 #   /fh-memory                           an in-memory filehandle
+#   /fh-pipe?path=P                      a pipe (`cat P`) as fh: not spliceable, copied
+#   /fh?...&skip=N                       the app reads N bytes from the handle first
 #   &watch=1                             log the watermark callbacks seen (file only)
 # A send that fails is not caught: the app dies (a 500 when nothing was sent yet).
 use strict;
@@ -31,7 +33,12 @@ async sub {
     warn "file transport: seq=$seq\n" if $q{watch};
   } elsif ($scope->{path} eq '/fh') {
     open my $fh, '<:raw', $q{path} or die "cannot open $q{path}: $!";
+    read $fh, my $skipped, $q{skip} if $q{skip};  # PerlIO now holds read-ahead bytes
     await $send->({type => 'http.response.body', fh => $fh, %range});
+    close $fh;
+  } elsif ($scope->{path} eq '/fh-pipe') {
+    open my $fh, '-|', 'cat', $q{path} or die "cannot run cat $q{path}: $!";
+    await $send->({type => 'http.response.body', fh => $fh});
     close $fh;
   } elsif ($scope->{path} eq '/fh-memory') {
     my $data = "in-memory body\n" x 3;

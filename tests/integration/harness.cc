@@ -3,6 +3,7 @@
 #include "harness.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -64,7 +65,43 @@ int wait_exit(pid_t pid, std::chrono::milliseconds timeout) {
 
 std::string server_binary() { return env_or("PAGI_SERVER_BIN", PAGI_SERVER_BIN); }
 std::string example_so() { return env_or("PAGI_EXAMPLE_SO", PAGI_EXAMPLE_SO); }
+std::string bench_large_so() { return env_or("PAGI_BENCH_LARGE_SO", PAGI_BENCH_LARGE_SO); }
 std::string source_dir() { return env_or("PAGI_SOURCE_DIR", PAGI_SOURCE_DIR); }
+
+FdCount count_fds(pid_t pid, const std::string& file) {
+  FdCount n;
+  std::string dir = "/proc/" + std::to_string(pid) + "/fd";
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return n;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    char target[4096];
+    std::string link = dir + "/" + e->d_name;
+    ssize_t len = readlink(link.c_str(), target, sizeof(target) - 1);
+    if (len < 0) continue;  // closed meanwhile
+    std::string t(target, size_t(len));
+    n.list += std::string(e->d_name) + " -> " + t + "\n";
+    if (t.rfind("pipe:", 0) == 0) {
+      ++n.pipes;
+    } else {
+      ++n.others;
+    }
+    if (!file.empty() && t == file) ++n.of_file;
+  }
+  closedir(d);
+  return n;
+}
+
+FdCount settled_fds(pid_t pid, const std::string& file) {
+  FdCount last = count_fds(pid, file);
+  for (int i = 0; i < 50; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    FdCount now = count_fds(pid, file);
+    if (now.of_file == 0 && now.others == last.others && now.pipes == last.pipes) return now;
+    last = now;
+  }
+  return last;
+}
 
 TempDir::TempDir() {
   char tmpl[] = "/tmp/pagi-test-XXXXXX";

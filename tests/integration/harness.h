@@ -16,6 +16,8 @@ namespace pagi::test {
 // Paths of what the build produced (environment variables override the compiled-in ones).
 std::string server_binary();
 std::string example_so();
+// bench/apps/large_app.cc built as a shared object (GET /file answers with send_file).
+std::string bench_large_so();
 std::string source_dir();
 
 // A temporary directory removed with everything in it at destruction.
@@ -57,6 +59,19 @@ class Server {
   std::string log_path_;
   std::unique_ptr<TempDir> dir_;
 };
+
+// A process's open descriptors (/proc/PID/fd), for leak checks: pipes apart (the server
+// pools a few for file bodies), and how many refer to `file` (its path) if one is given.
+struct FdCount {
+  int pipes = 0;
+  int others = 0;  // everything that is not a pipe
+  int of_file = 0;
+  std::string list;  // every target, one per line (for failure messages)
+};
+FdCount count_fds(pid_t pid, const std::string& file = "");
+// count_fds once the process has let go of `file` and two counts 100 ms apart agree (the
+// server closes a finished connection a moment after the client has read its response).
+FdCount settled_fds(pid_t pid, const std::string& file = "");
 
 // Runs the binary to completion (for CLI errors, --help, ...): exit code and output.
 struct RunResult {

@@ -1,8 +1,12 @@
 // File and filehandle response bodies of Perl apps (PAGI.md §3.2) and http.fullflush (§4.2),
 // under the real binary on TCP and on a unix socket: whole files, offset/length, past EOF,
 // missing files, binary exactness, bodies larger than the watermarks, in-memory handles.
+#include <sys/socket.h>
+
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <random>
 #include <regex>
@@ -116,10 +120,12 @@ TEST_P(PerlBody, LargeFileStreamsToASlowReaderExactly) {
   EXPECT_TRUE(contains(r.out, "SAME")) << r.out;
 }
 
-// The file is read only while the output is under the high watermark: with a slow reader the
-// transport callbacks alternate high, drain, high, ...
-TEST_P(PerlBody, FileBodyFollowsTheWatermarks) {
+// The copy path (PAGI_FILE_BODY=copy) reads the file only while the output is under the high
+// watermark: with a slow reader the transport callbacks alternate high, drain, high, ...
+TEST_P(PerlBody, CopiedFileBodyFollowsTheWatermarks) {
+  setenv("PAGI_FILE_BODY", "copy", 1);  // inherited by the server started here
   start("files.pl");
+  unsetenv("PAGI_FILE_BODY");
   std::string f = make_file("watch.bin", 2 * 1024 * 1024);
   auto c = connect();
   ASSERT_TRUE(c);
@@ -134,6 +140,126 @@ TEST_P(PerlBody, FileBodyFollowsTheWatermarks) {
   ASSERT_TRUE(std::regex_search(log, m, std::regex(R"(file transport: seq=(\w*))")));
   std::string seq = m[1];
   EXPECT_TRUE(std::regex_match(seq, std::regex("(HD)+H?"))) << seq;
+}
+
+// Spliced (the default), the file never passes through the output queue: a slow reader
+// sees every byte while the watermarks never fire.
+TEST_P(PerlBody, SplicedFileBodyBypassesTheOutputQueue) {
+  start("files.pl");
+  std::string f = make_file("spliced.bin", 2 * 1024 * 1024);
+  auto c = connect();
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(c->send("GET /file?watch=1&path=" + f + " HTTP/1.1\r\nHost: x\r\n\r\n"));
+  std::this_thread::sleep_for(300ms);
+  auto r = c->read_response(false, 30s);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->header("content-length"), std::to_string(2 * 1024 * 1024));
+  EXPECT_TRUE(r->body == content_[f]);
+  ASSERT_TRUE(server_->wait_for_log("file transport: seq=", 5s)) << server_->log();
+  EXPECT_TRUE(contains(server_->log(), "file transport: seq=\n")) << server_->log();
+}
+
+// Requests pipelined behind file bodies are answered in order, on the same connection.
+TEST_P(PerlBody, PipelinedRequestsAfterFileBodiesAreAnsweredInOrder) {
+  start("files.pl");
+  std::string f = make_file("pipelined.bin", 600000);
+  auto c = connect();
+  ASSERT_TRUE(c);
+  std::string p = " HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_TRUE(c->send("GET /file?path=" + f + "&offset=10&length=500000" + p +  //
+                      "GET /fh?path=" + f + "&length=50" + p +                    //
+                      "GET /fh-memory" + p +                                      //
+                      "GET /file?path=" + f + "&offset=5&length=7" + p));
+  auto a = c->read_response(false, 30s);
+  ASSERT_TRUE(a);
+  EXPECT_TRUE(a->body == content_[f].substr(10, 500000));
+  auto b = c->read_response();
+  ASSERT_TRUE(b);
+  EXPECT_TRUE(b->body == content_[f].substr(0, 50));
+  auto m = c->read_response();
+  ASSERT_TRUE(m);
+  EXPECT_TRUE(m->chunked);
+  EXPECT_EQ(m->body, "in-memory body\nin-memory body\nin-memory body\n");
+  auto d = c->read_response();
+  ASSERT_TRUE(d);
+  EXPECT_TRUE(d->body == content_[f].substr(5, 7));
+}
+
+// An fh the app has read from is sent from where it is (PerlIO's read-ahead is not lost).
+TEST_P(PerlBody, FilehandleIsSentFromWhereTheAppLeftIt) {
+  start("files.pl");
+  std::string f = make_file("partly.bin", 200000);
+  auto r = get("/fh?skip=100&path=" + f);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->header("content-length"), "199900");
+  EXPECT_TRUE(r->body == content_[f].substr(100));
+}
+
+// A pipe cannot be spliced from a position: an fh that is one takes the copy path (chunked,
+// its length unknown) and arrives whole.
+TEST_P(PerlBody, PipeFilehandleIsCopied) {
+  start("files.pl");
+  std::string f = make_file("piped.bin", 300000);
+  auto r = get("/fh-pipe?path=" + f);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_TRUE(r->chunked);
+  EXPECT_TRUE(r->body == content_[f]);
+}
+
+// Clients that leave halfway through large file bodies: the server serves the next client,
+// and closes every descriptor it had for them (its dups of the file, the pipes with bytes
+// left in them); only a few empty pipes stay pooled.
+TEST_P(PerlBody, ClientLeavingMidFileLeaksNoDescriptor) {
+  start("files.pl");
+  std::string f = make_file("leave.bin", 8 * 1024 * 1024);
+  auto warm = get("/file?path=" + f + "&length=1000");
+  ASSERT_TRUE(warm);
+  ASSERT_TRUE(warm->body == content_[f].substr(0, 1000));
+  FdCount before = settled_fds(server_->pid(), f);
+  ASSERT_GT(before.others, 0);
+  for (int i = 0; i < 4; ++i) {
+    auto c = connect();
+    ASSERT_TRUE(c);
+    const char* kind = i % 2 == 0 ? "/file" : "/fh";
+    ASSERT_TRUE(c->send(std::string("GET ") + kind + "?path=" + f + " HTTP/1.1\r\nHost: x\r\n\r\n"));
+    char buf[65536];
+    ssize_t got = 0;
+    while (got < 100000) {
+      ssize_t n = ::recv(c->fd(), buf, sizeof(buf), 0);
+      ASSERT_GT(n, 0);
+      got += n;
+    }
+  }  // each client closes with most of its body unread
+  auto r = get("/file?path=" + f + "&offset=4000000&length=300000");
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->body == content_[f].substr(4000000, 300000));
+  FdCount after = settled_fds(server_->pid(), f);
+  EXPECT_EQ(after.others, before.others) << "before:\n" << before.list << "after:\n" << after.list;
+  EXPECT_EQ(after.of_file, 0);
+  EXPECT_LE(after.pipes, before.pipes + 2 * 5);
+}
+
+// The access log counts a file body's bytes (framing excluded), none for HEAD.
+TEST_P(PerlBody, AccessLogCountsFileBodyBytes) {
+  std::string log = dir_.file("access.log");
+  start("files.pl", {"--cores", "1", "--access-log", log, "--access-log-format", "%m %U %s %B"});
+  std::string f = make_file("logged.bin", 200000);
+  auto r = get("/file?path=" + f + "&offset=100&length=150000");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body.size(), 150000u);
+  auto c = connect();
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(c->send("HEAD /fh?path=" + f + " HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(c->read_response(true));
+  std::string text;
+  for (int i = 0; i < 100 && occurrences(text, "\n") < 2; ++i) {
+    std::this_thread::sleep_for(50ms);
+    std::ifstream in(log);
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  EXPECT_TRUE(contains(text, "GET /file 200 150000\n")) << text;
+  EXPECT_TRUE(contains(text, "HEAD /fh 200 0\n")) << text;
 }
 
 TEST_P(PerlBody, InMemoryFilehandleIsChunked) {
