@@ -702,7 +702,7 @@ SendResult H1Connection::send_start(int status, std::span<const Header> headers,
   if (shutting_down_) keep_alive_ = false;
   size_t before = out_.size();
   write_head(out_, head_ != nullptr ? head_->version_minor() : 1, status, headers, facts,
-             ctx_.date->get(), ctx_.server_header);
+             *ctx_.date, ctx_.server_header);
   // Held back until the framing is known (first body), so a failing app can still get a 500.
   held_ = out_.size() - before;
   response_ = Response::kHeadOpen;
