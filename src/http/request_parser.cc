@@ -165,8 +165,10 @@ ParseResult RequestParser::feed(std::string_view data, ParserHandler& handler) {
   const char* end = p + data.size();
   // Runs even with no bytes left: after a pause llhttp may still owe events that need no
   // input (the message end right after a head or a body).
+  pass_end_ = end;
   for (;;) {
     head_mark_ = p;
+    value_end_ = nullptr;  // a pointer into an earlier pass's bytes must never be read
     llhttp_errno_t err = llhttp_execute(&parser_, p, size_t(end - p));
     if (err == HPE_OK) {
       if (in_head() && !count_head_bytes(size_t(end - head_mark_))) break;
@@ -278,6 +280,7 @@ int RequestParser::on_message_begin(llhttp_t* p) {
   s.field_open_ = false;
   s.value_open_ = false;
   s.name_pending_ = false;
+  s.value_end_ = nullptr;
   if (s.head_ == nullptr) return s.fail(500, "Internal Server Error");
   s.head_->clear();  // the previous request's head is reused (its exchange is wound up)
   return 0;
@@ -330,6 +333,7 @@ int RequestParser::on_header_field(llhttp_t* p, const char* at, size_t len) {
   RequestParser& s = *self(p);
   if (s.head_done_) return s.count_trailer(len);
   RequestHead& h = *s.head_;
+  s.value_end_ = nullptr;
   if (!s.field_open_) {
     s.field_open_ = true;
     s.name_pending_ = true;
@@ -366,6 +370,7 @@ int RequestParser::on_header_value(llhttp_t* p, const char* at, size_t len) {
   }
   h.bytes_.append(at, len);
   f.value_len += uint32_t(len);
+  s.value_end_ = at + len;
   return 0;
 }
 
@@ -399,9 +404,28 @@ int RequestParser::on_headers_complete(llhttp_t* p) {
   // Other upgrades are not ours to switch to: parse on as plain HTTP. (WebSocket upgrades
   // are recognised from the headers, see finish_head.)
   p->upgrade = 0;
-  // Pause so feed() learns where the head ends, checks it and calls the handler.
+  // The callback is not told where the head ends, but when the last thing this pass saw was
+  // a header value directly followed by CRLF CRLF, that is where it ended (llhttp starts no
+  // span after it, and those four bytes can only end the head). Then the head is checked and
+  // handed over from here, in the same llhttp_execute.
+  const char* v = s.value_end_;
+  if (v != nullptr && v >= s.head_mark_ && s.pass_end_ - v >= 4 &&
+      std::memcmp(v, "\r\n\r\n", 4) == 0) {
+    return s.head_complete(v + 4);
+  }
+  // Otherwise (no headers, an empty or space-padded last value, a head split just there):
+  // pause so feed() learns where the head ends from llhttp's error position.
   s.head_pause_ = true;
   return HPE_PAUSED;
+}
+
+// The head ended at `end` (in this pass): count it, check it, give it to the handler.
+// llhttp's own return codes: 0 go on, HPE_PAUSED stop after the head, -1 an error (set).
+int RequestParser::head_complete(const char* end) {
+  if (!count_head_bytes(size_t(end - head_mark_)) || !finish_head()) return -1;
+  head_done_ = true;
+  if (handler_->on_head(*head_) == Action::kPause) return HPE_PAUSED;
+  return 0;
 }
 
 // Checks the complete head against the framing rules and builds its views. False: the error

@@ -160,6 +160,7 @@ class RequestParser {
   bool count_head_bytes(size_t n);
   int count_trailer(size_t len);
   bool finish_head();
+  int head_complete(const char* end);
   void map_llhttp_error(llhttp_errno_t err);
 
   static const llhttp_settings_t& settings();
@@ -169,6 +170,8 @@ class RequestParser {
   RequestHead* head_ = nullptr;
   ParserHandler* handler_ = nullptr;
   const char* head_mark_ = nullptr;  // where this pass's bytes of the head start
+  const char* pass_end_ = nullptr;   // end of the bytes given to this feed()
+  const char* value_end_ = nullptr;  // end of the last header value span of this pass
   size_t head_bytes_ = 0;            // bytes of the current head seen so far
   size_t version_len_ = 0;
   size_t header_count_ = 0;
