@@ -59,7 +59,7 @@ class RequestHead {
 
  private:
   friend class RequestParser;
-  struct Field {  // offsets into bytes_, stable while bytes_ grows
+  struct Field {  // offsets into bytes_ (the raw head: request line, fields, CRLF CRLF)
     uint32_t name_off, name_len, value_off, value_len;
   };
   std::string bytes_;
@@ -69,6 +69,8 @@ class RequestHead {
   uint32_t target_off_ = 0, target_len_ = 0;
   uint32_t path_off_ = 0, path_len_ = 0;
   uint32_t query_off_ = 0;  // into bytes_ (inside the target)
+  // bytes_ holds the head as it came (names lowercased in place by finish_head), then the
+  // merged Cookie value and the decoded path if there are any.
   uint32_t query_len_ = 0, raw_path_off_ = 0, raw_path_len_ = 0;
   int version_minor_ = 1;
   int64_t content_length_ = -1;
@@ -158,6 +160,9 @@ class RequestParser {
 
   int fail(int status, std::string_view message);
   bool count_head_bytes(size_t n);
+  bool take_head_bytes(const char* end);
+  // Where a byte of this pass will be in the head's raw bytes once they are taken.
+  uint32_t offset_of(const char* at) const { return uint32_t(head_bytes_ + size_t(at - head_mark_)); }
   int count_trailer(size_t len);
   bool finish_head();
   int head_complete(const char* end);

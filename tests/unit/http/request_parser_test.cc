@@ -2,6 +2,7 @@
 // framing, pausing, limits and the anti-smuggling rules of PAGI.md §6.
 #include "http/request_parser.h"
 
+#include <cctype>
 #include <cstdint>
 #include <deque>
 #include <string>
@@ -343,6 +344,27 @@ TEST(RequestParserHeaders, NamesAreLowercasedValuesTrimmedOrderKept) {
                               {"accept", "Text/HTML"},
                               {"x-empty", ""},
                               {"content-type", "text/plain"}}));
+}
+
+// Names are lowercased a word at a time: every token character, every name length from 1 to
+// 24 (short names, whole words, an overlapping last word), values left as they are.
+TEST(RequestParserHeaders, EveryTokenCharacterAndNameLengthIsLowercasedExactly) {
+  const std::string tchars =
+      "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  std::string req = "GET / HTTP/1.1\r\nHost: h\r\n";
+  Pairs want = {{"host", "h"}};
+  size_t at = 0;
+  for (size_t len = 1; len <= 24; ++len) {
+    std::string name;
+    for (size_t i = 0; i < len; ++i) name += tchars[at++ % tchars.size()];
+    std::string lowered = name;
+    for (char& c : lowered) c = char(std::tolower(static_cast<unsigned char>(c)));
+    std::string value = "V" + name;
+    req += name + ": " + value + "\r\n";
+    want.emplace_back(lowered, value);
+  }
+  Message m = ParseOne(req + "\r\n");
+  EXPECT_EQ(m.headers, want);
 }
 
 TEST(RequestParserHeaders, DuplicatesStaySeparatePairs) {
