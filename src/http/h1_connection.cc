@@ -49,7 +49,7 @@ uint64_t Transport::now_ms() {
 
 void H1Connection::release_head() {
   if (head_ == nullptr) return;
-  head_->clear();
+  // Not cleared here: the parser clears a head at the first byte of the request it is for.
   ctx_.head_pool->emplace_back(head_);
   head_ = nullptr;
 }
@@ -372,8 +372,13 @@ void H1Connection::start_exchange(RequestHead& head) {
 // name the client and the scheme (per request: a proxy's keep-alive connection carries many
 // clients' requests); a websocket scope's scheme is ws/wss.
 void H1Connection::fill_scope(RequestHead& head, ScopeType type) {
-  scope_ = Scope{};
+  // Every field is set (no Scope{} first: this runs per request). A new Scope field changes
+  // its size: set it here too, then update the size.
+  static_assert(sizeof(void*) != 8 || sizeof(Scope) == 168,
+                "fill_scope must set every Scope field");
   scope_.type = type;
+  scope_.root_path = {};
+  scope_.subprotocols = {};
   scope_.http_version = head.http_version();
   scope_.method = head.method();
   scope_.path = head.path();

@@ -125,25 +125,6 @@ void RequestHead::clear() {
   event_stream_ = false;
 }
 
-std::string_view RequestHead::method() const {
-  return std::string_view(bytes_).substr(method_off_, method_len_);
-}
-std::string_view RequestHead::target() const {
-  return std::string_view(bytes_).substr(target_off_, target_len_);
-}
-std::string_view RequestHead::raw_path() const {
-  return std::string_view(bytes_).substr(raw_path_off_, raw_path_len_);
-}
-std::string_view RequestHead::query_string() const {
-  return std::string_view(bytes_).substr(query_off_, query_len_);
-}
-std::string_view RequestHead::path() const {
-  return std::string_view(bytes_).substr(path_off_, path_len_);
-}
-std::string_view RequestHead::http_version() const {
-  return version_minor_ == 0 ? std::string_view("1.0") : std::string_view("1.1");
-}
-
 std::string_view RequestHead::header(std::string_view lower_name) const {
   for (const Header& h : views_) {
     if (h.name == lower_name) return h.value;

@@ -30,13 +30,16 @@ class RequestHead {
  public:
   void clear();
 
-  std::string_view method() const;
-  std::string_view target() const;        // raw request-target
-  std::string_view raw_path() const;      // target before the first '?'
-  std::string_view query_string() const;  // after the first '?', "" if none
-  std::string_view path() const;          // percent-decoded raw_path
+  // Inline: the scope is built from these on every request.
+  std::string_view method() const { return view(method_off_, method_len_); }
+  std::string_view target() const { return view(target_off_, target_len_); }  // raw
+  // The target before the first '?'.
+  std::string_view raw_path() const { return view(raw_path_off_, raw_path_len_); }
+  // After the first '?', "" if none.
+  std::string_view query_string() const { return view(query_off_, query_len_); }
+  std::string_view path() const { return view(path_off_, path_len_); }  // decoded raw_path
   bool path_is_utf8() const { return path_is_utf8_; }
-  std::string_view http_version() const;  // "1.0" / "1.1"
+  std::string_view http_version() const { return version_minor_ == 0 ? "1.0" : "1.1"; }
   int version_minor() const { return version_minor_; }
   // Lowercased names, raw values (surrounding OWS trimmed), wire order. Several Cookie
   // fields are merged into the first one's position joined with "; ". Valid after on_head.
@@ -59,6 +62,10 @@ class RequestHead {
 
  private:
   friend class RequestParser;
+  // Offsets set by the parser always lie inside bytes_ (query_off_ may be its end).
+  std::string_view view(uint32_t off, uint32_t len) const {
+    return std::string_view(bytes_.data() + off, len);
+  }
   struct Field {  // offsets into bytes_ (the raw head: request line, fields, CRLF CRLF)
     uint32_t name_off, name_len, value_off, value_len;
   };
@@ -162,7 +169,9 @@ class RequestParser {
   bool count_head_bytes(size_t n);
   bool take_head_bytes(const char* end);
   // Where a byte of this pass will be in the head's raw bytes once they are taken.
-  uint32_t offset_of(const char* at) const { return uint32_t(head_bytes_ + size_t(at - head_mark_)); }
+  uint32_t offset_of(const char* at) const {
+    return uint32_t(head_bytes_ + size_t(at - head_mark_));
+  }
   int count_trailer(size_t len);
   bool finish_head();
   int head_complete(const char* end);
