@@ -259,14 +259,15 @@ std::string_view reason_phrase(int status) {
 
 const char* check_header(std::string_view name, std::string_view value) {
   if (name.empty()) return "Invalid header name: empty";
-  // Four bytes per step without a branch each; only a bad name is looked at again.
+  // Four bytes per branch; only a bad name is looked at again.
   const auto* p = reinterpret_cast<const unsigned char*>(name.data());
   size_t n = name.size(), i = 0;
   unsigned ok = 1;
   for (; i + 4 <= n; i += 4) {
-    ok &= kTchar[p[i]] & kTchar[p[i + 1]] & kTchar[p[i + 2]] & kTchar[p[i + 3]];
+    ok = kTchar[p[i]] & kTchar[p[i + 1]] & kTchar[p[i + 2]] & kTchar[p[i + 3]];
+    if (!ok) break;
   }
-  for (; i < n; ++i) ok &= kTchar[p[i]];
+  for (; ok && i < n; ++i) ok = kTchar[p[i]];
   if (!ok) [[unlikely]] {
     for (unsigned char c : name) {
       if (c == '\r' || c == '\n' || c == 0) {
