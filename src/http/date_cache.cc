@@ -1,4 +1,5 @@
-// IMF-fixdate formatting without locale or strftime (see date_cache.h).
+// IMF-fixdate formatting without locale or strftime, and the cached Date/Server lines
+// (see date_cache.h).
 #include "http/date_cache.h"
 
 #include <cstdio>
@@ -24,6 +25,26 @@ std::string_view DateCache::get() {
     last_ = now;
   }
   return std::string_view(buf_, 29);
+}
+
+std::string_view DateCache::lines(std::string_view server) {
+  get();
+  if (lines_.empty() || server != server_) {
+    server_.assign(server);
+    lines_.assign("date: ");
+    lines_.append(buf_, 29);
+    lines_.append("\r\n");
+    if (!server.empty()) {
+      lines_.append("Server: ");
+      lines_.append(server);
+      lines_.append("\r\n");
+    }
+    lines_time_ = last_;
+  } else if (lines_time_ != last_) {
+    lines_.replace(6, 29, buf_, 29);
+    lines_time_ = last_;
+  }
+  return lines_;
 }
 
 }  // namespace pagi::http

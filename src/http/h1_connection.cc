@@ -56,7 +56,7 @@ void H1Connection::release_head() {
   if (ctx_.head_pool->size() >= kMaxPooledHeads) {
     delete head_;
   } else {
-    head_->clear();
+    // Not cleared here: the parser clears a head at the first byte of the request it is for.
     head_->trim();
     ctx_.head_pool->emplace_back(head_);
   }
@@ -389,8 +389,13 @@ void H1Connection::start_exchange(RequestHead& head) {
 // name the client and the scheme (per request: a proxy's keep-alive connection carries many
 // clients' requests); a websocket scope's scheme is ws/wss.
 void H1Connection::fill_scope(RequestHead& head, ScopeType type) {
-  scope_ = Scope{};
+  // Every field is set (no Scope{} first: this runs per request). A new Scope field changes
+  // its size: set it here too, then update the size.
+  static_assert(sizeof(void*) != 8 || sizeof(Scope) == 168,
+                "fill_scope must set every Scope field");
   scope_.type = type;
+  scope_.root_path = {};
+  scope_.subprotocols = {};
   scope_.http_version = head.http_version();
   scope_.method = head.method();
   scope_.path = head.path();
@@ -721,7 +726,7 @@ SendResult H1Connection::send_start(int status, std::span<const Header> headers,
   if (shutting_down_) keep_alive_ = false;
   size_t before = out_.size();
   write_head(out_, head_ != nullptr ? head_->version_minor() : 1, status, headers, facts,
-             ctx_.date->get(), ctx_.server_header);
+             *ctx_.date, ctx_.server_header);
   // Held back until the framing is known (first body), so a failing app can still get a 500.
   held_ = out_.size() - before;
   response_ = Response::kHeadOpen;

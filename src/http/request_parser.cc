@@ -18,6 +18,29 @@ constexpr uint64_t kMaxContentLength = 0x7fffffff;
 
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? char(c + ('a' - 'A')) : c; }
 
+// ASCII lowercasing, eight bytes per step: a byte gets 0x20 added when it is in 'A'..'Z'.
+// Names of eight bytes or more end with an overlapping word (lowercasing twice is harmless).
+void lower_word(char* p) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull, kHighs = 0x8080808080808080ull;
+  uint64_t w;
+  std::memcpy(&w, p, 8);
+  uint64_t low7 = w & ~kHighs;
+  uint64_t ge_a = low7 + kOnes * (0x80 - 'A');      // high bit: byte >= 'A'
+  uint64_t gt_z = low7 + kOnes * (0x80 - 'Z' - 1);  // high bit: byte > 'Z'
+  uint64_t upper = (ge_a ^ gt_z) & ~w & kHighs;     // and not >= 0x80
+  w |= upper >> 2;
+  std::memcpy(p, &w, 8);
+}
+
+void lower_in_place(char* p, size_t n) {
+  if (n < 8) {
+    for (size_t i = 0; i < n; ++i) p[i] = lower(p[i]);
+    return;
+  }
+  for (size_t i = 0; i + 8 <= n; i += 8) lower_word(p + i);
+  if (n % 8 != 0) lower_word(p + n - 8);
+}
+
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
@@ -52,6 +75,34 @@ bool has_token(std::string_view value, std::string_view token) {
 
 RequestParser* self(llhttp_t* p) { return static_cast<RequestParser*>(p->data); }
 
+// Where the query of a path_part starts ('?', npos if none), eight bytes per step. `plain`
+// is cleared when the path before it has a '%' or a byte >= 0x80 (decoding or a UTF-8 check
+// is needed).
+size_t find_query(std::string_view s, bool& plain) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull, kHighs = 0x8080808080808080ull;
+  auto zero_bytes = [](uint64_t w) { return (w - kOnes) & ~w & kHighs; };
+  const char* p = s.data();
+  size_t n = s.size(), i = 0;
+  uint64_t special = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    if (zero_bytes(w ^ (kOnes * '?')) != 0) break;  // the '?' is in this word: bytewise
+    special |= zero_bytes(w ^ (kOnes * '%')) | (w & kHighs);
+  }
+  size_t q = std::string_view::npos;
+  for (; i < n; ++i) {
+    auto c = uint8_t(p[i]);
+    if (c == '?') {
+      q = i;
+      break;
+    }
+    special |= uint64_t(c == '%') | (c & 0x80u);
+  }
+  if (special != 0) plain = false;
+  return q;
+}
+
 }  // namespace
 
 // --- RequestHead ------------------------------------------------------------------------------
@@ -80,25 +131,6 @@ void RequestHead::clear() {
   expect_continue_ = false;
   websocket_upgrade_ = false;
   event_stream_ = false;
-}
-
-std::string_view RequestHead::method() const {
-  return std::string_view(bytes_).substr(method_off_, method_len_);
-}
-std::string_view RequestHead::target() const {
-  return std::string_view(bytes_).substr(target_off_, target_len_);
-}
-std::string_view RequestHead::raw_path() const {
-  return std::string_view(bytes_).substr(raw_path_off_, raw_path_len_);
-}
-std::string_view RequestHead::query_string() const {
-  return std::string_view(bytes_).substr(query_off_, query_len_);
-}
-std::string_view RequestHead::path() const {
-  return std::string_view(bytes_).substr(path_off_, path_len_);
-}
-std::string_view RequestHead::http_version() const {
-  return version_minor_ == 0 ? std::string_view("1.0") : std::string_view("1.1");
 }
 
 std::string_view RequestHead::header(std::string_view lower_name) const {
@@ -173,11 +205,13 @@ ParseResult RequestParser::feed(std::string_view data, ParserHandler& handler) {
   const char* end = p + data.size();
   // Runs even with no bytes left: after a pause llhttp may still owe events that need no
   // input (the message end right after a head or a body).
+  pass_end_ = end;
   for (;;) {
     head_mark_ = p;
+    value_end_ = nullptr;  // a pointer into an earlier pass's bytes must never be read
     llhttp_errno_t err = llhttp_execute(&parser_, p, size_t(end - p));
     if (err == HPE_OK) {
-      if (in_head() && !count_head_bytes(size_t(end - head_mark_))) break;
+      if (in_head() && !take_head_bytes(end)) break;
       p = end;
       break;
     }
@@ -189,7 +223,7 @@ ParseResult RequestParser::feed(std::string_view data, ParserHandler& handler) {
         head_pause_ = false;
         llhttp_resume(&parser_);
         p = pos;
-        if (!count_head_bytes(size_t(pos - head_mark_)) || !finish_head()) break;
+        if (!take_head_bytes(pos) || !finish_head()) break;
         head_done_ = true;
         if (handler.on_head(*head_) == Action::kPause) {
           user_paused_ = true;
@@ -219,6 +253,16 @@ ParseResult RequestParser::feed(std::string_view data, ParserHandler& handler) {
   }
   result.consumed = data.size();
   return result;
+}
+
+// Keeps this pass's bytes of the head, from head_mark_ to `end`, after the ones of earlier
+// passes: the head's storage is its raw bytes, copied once per read. False (and the error
+// set) past a limit.
+bool RequestParser::take_head_bytes(const char* end) {
+  size_t n = size_t(end - head_mark_);
+  if (!count_head_bytes(n)) return false;
+  head_->bytes_.append(head_mark_, n);
+  return true;
 }
 
 // Adds bytes of the head seen in this pass; false (and the error set) past a limit.
@@ -286,11 +330,14 @@ int RequestParser::on_message_begin(llhttp_t* p) {
   s.field_open_ = false;
   s.value_open_ = false;
   s.name_pending_ = false;
+  s.value_end_ = nullptr;
   if (s.head_ == nullptr) return s.fail(500, "Internal Server Error");
   s.head_->clear();  // the previous request's head is reused (its exchange is wound up)
   return 0;
 }
 
+// The span callbacks only note where their bytes are in the raw head (offset_of): the bytes
+// themselves are copied once per read by take_head_bytes.
 int RequestParser::on_method(llhttp_t* p, const char* at, size_t len) {
   RequestParser& s = *self(p);
   RequestHead& h = *s.head_;
@@ -298,9 +345,8 @@ int RequestParser::on_method(llhttp_t* p, const char* at, size_t len) {
     // The head starts here: count its bytes from this point of the current pass.
     s.method_seen_ = true;
     s.head_mark_ = at;
-    h.method_off_ = uint32_t(h.bytes_.size());
+    h.method_off_ = s.offset_of(at);
   }
-  h.bytes_.append(at, len);
   h.method_len_ += uint32_t(len);
   return 0;
 }
@@ -308,8 +354,7 @@ int RequestParser::on_method(llhttp_t* p, const char* at, size_t len) {
 int RequestParser::on_url(llhttp_t* p, const char* at, size_t len) {
   RequestParser& s = *self(p);
   RequestHead& h = *s.head_;
-  if (h.target_len_ == 0) h.target_off_ = uint32_t(h.bytes_.size());
-  h.bytes_.append(at, len);
+  if (h.target_len_ == 0) h.target_off_ = s.offset_of(at);
   h.target_len_ += uint32_t(len);
   if (h.target_len_ > s.limits_.max_request_line) return s.fail(414, "URI Too Long");
   return 0;
@@ -338,16 +383,13 @@ int RequestParser::on_header_field(llhttp_t* p, const char* at, size_t len) {
   RequestParser& s = *self(p);
   if (s.head_done_) return s.count_trailer(len);
   RequestHead& h = *s.head_;
+  s.value_end_ = nullptr;
   if (!s.field_open_) {
     s.field_open_ = true;
     s.name_pending_ = true;
-    h.fields_.push_back({uint32_t(h.bytes_.size()), 0, 0, 0});
+    h.fields_.push_back({s.offset_of(at), 0, 0, 0});
   }
-  RequestHead::Field& f = h.fields_.back();
-  size_t old = h.bytes_.size();
-  h.bytes_.append(at, len);
-  for (size_t i = old; i < h.bytes_.size(); ++i) h.bytes_[i] = lower(h.bytes_[i]);
-  f.name_len += uint32_t(len);
+  h.fields_.back().name_len += uint32_t(len);
   return 0;
 }
 
@@ -365,15 +407,14 @@ int RequestParser::on_header_field_complete(llhttp_t* p) {
 int RequestParser::on_header_value(llhttp_t* p, const char* at, size_t len) {
   RequestParser& s = *self(p);
   if (s.head_done_) return s.count_trailer(len);
-  RequestHead& h = *s.head_;
   if (!s.name_pending_) return s.fail(400, "Bad Request");  // a value with no name before it
-  RequestHead::Field& f = h.fields_.back();
+  RequestHead::Field& f = s.head_->fields_.back();
   if (!s.value_open_) {
     s.value_open_ = true;
-    f.value_off = uint32_t(h.bytes_.size());
+    f.value_off = s.offset_of(at);
   }
-  h.bytes_.append(at, len);
   f.value_len += uint32_t(len);
+  s.value_end_ = at + len;
   return 0;
 }
 
@@ -383,13 +424,6 @@ int RequestParser::on_header_value_complete(llhttp_t* p) {
   if (s.head_done_) return 0;
   if (!s.name_pending_) return s.fail(400, "Bad Request");
   s.name_pending_ = false;
-  RequestHead& h = *s.head_;
-  RequestHead::Field& f = h.fields_.back();
-  if (f.value_len == 0) f.value_off = uint32_t(h.bytes_.size());
-  // Optional whitespace around the value is not part of it (RFC 9110 §5.5).
-  std::string_view v = trim(std::string_view(h.bytes_).substr(f.value_off, f.value_len));
-  f.value_off = uint32_t(v.data() - h.bytes_.data());
-  f.value_len = uint32_t(v.size());
   return 0;
 }
 
@@ -407,9 +441,28 @@ int RequestParser::on_headers_complete(llhttp_t* p) {
   // Other upgrades are not ours to switch to: parse on as plain HTTP. (WebSocket upgrades
   // are recognised from the headers, see finish_head.)
   p->upgrade = 0;
-  // Pause so feed() learns where the head ends, checks it and calls the handler.
+  // The callback is not told where the head ends, but when the last thing this pass saw was
+  // a header value directly followed by CRLF CRLF, that is where it ended (llhttp starts no
+  // span after it, and those four bytes can only end the head). Then the head is checked and
+  // handed over from here, in the same llhttp_execute.
+  const char* v = s.value_end_;
+  if (v != nullptr && v >= s.head_mark_ && s.pass_end_ - v >= 4 &&
+      std::memcmp(v, "\r\n\r\n", 4) == 0) {
+    return s.head_complete(v + 4);
+  }
+  // Otherwise (no headers, an empty or space-padded last value, a head split just there):
+  // pause so feed() learns where the head ends from llhttp's error position.
   s.head_pause_ = true;
   return HPE_PAUSED;
+}
+
+// The head ended at `end` (in this pass): count it, check it, give it to the handler.
+// llhttp's own return codes: 0 go on, HPE_PAUSED stop after the head, -1 an error (set).
+int RequestParser::head_complete(const char* end) {
+  if (!take_head_bytes(end) || !finish_head()) return -1;
+  head_done_ = true;
+  if (handler_->on_head(*head_) == Action::kPause) return HPE_PAUSED;
+  return 0;
 }
 
 // Checks the complete head against the framing rules and builds its views. False: the error
@@ -425,11 +478,67 @@ bool RequestParser::finish_head() {
     return false;
   }
 
-  // Views of the fields; several Cookie fields merge into the first (PAGI.md §2.2).
-  size_t cookies = 0;
-  for (const RequestHead::Field& f : h.fields_) {
-    if (std::string_view(h.bytes_).substr(f.name_off, f.name_len) == "cookie") ++cookies;
+  // One pass over the fields: lowercase the names in place, trim the values (optional
+  // whitespace is not part of them, RFC 9110 §5.5), build the views, collect the facts.
+  size_t hosts = 0, content_lengths = 0, cookies = 0;
+  bool has_te = false, te_chunked_last = false, te_chunked_early = false, te_other = false;
+  bool upgrade_ws = false, connection_upgrade = false, has_ws_key = false;
+  std::string_view cl_text;
+  char* bytes = h.bytes_.data();
+  h.views_.clear();
+  h.views_.reserve(h.fields_.size());
+  for (RequestHead::Field& f : h.fields_) {
+    char* n = bytes + f.name_off;
+    lower_in_place(n, f.name_len);
+    std::string_view name(n, f.name_len);
+    std::string_view value = trim(std::string_view(bytes + f.value_off, f.value_len));
+    f.value_off = uint32_t(value.data() - bytes);
+    f.value_len = uint32_t(value.size());
+    h.views_.push_back(Header{name, value});
+    switch (name.size()) {
+      case 4:
+        if (name == "host") ++hosts;
+        break;
+      case 6:
+        if (name == "cookie") {
+          ++cookies;
+        } else if (name == "expect") {
+          if (iequals(value, "100-continue") && h.version_minor_ == 1) h.expect_continue_ = true;
+        } else if (name == "accept") {
+          // PAGI.md §2.4: a substring of any Accept value, as the reference matches it.
+          if (value.find("text/event-stream") != std::string_view::npos) h.event_stream_ = true;
+        }
+        break;
+      case 7:
+        if (name == "upgrade" && has_token(value, "websocket")) upgrade_ws = true;
+        break;
+      case 10:
+        if (name == "connection" && has_token(value, "upgrade")) connection_upgrade = true;
+        break;
+      case 14:
+        if (name == "content-length") {
+          ++content_lengths;
+          cl_text = value;
+        }
+        break;
+      case 17:
+        if (name == "transfer-encoding") {
+          has_te = true;
+          for_each_token(value, [&](std::string_view t) {
+            if (te_chunked_last) te_chunked_early = true;  // chunked followed by something
+            te_chunked_last = iequals(t, "chunked");
+            if (!te_chunked_last) te_other = true;
+          });
+        } else if (name == "sec-websocket-key") {
+          has_ws_key = true;
+        }
+        break;
+      default:
+        break;
+    }
   }
+
+  // Several Cookie fields merge into the first (PAGI.md §2.2).
   if (cookies > 1) {
     std::string merged;
     for (const RequestHead::Field& f : h.fields_) {
@@ -455,40 +564,7 @@ bool RequestParser::finish_head() {
                                   return true;
                                 }),
                  fields.end());
-  }
-
-  // Facts from the fields.
-  size_t hosts = 0, content_lengths = 0;
-  bool has_te = false, te_chunked_last = false, te_chunked_early = false, te_other = false;
-  bool upgrade_ws = false, connection_upgrade = false, has_ws_key = false;
-  std::string_view cl_text;
-  for (const RequestHead::Field& f : h.fields_) {
-    std::string_view name(h.bytes_.data() + f.name_off, f.name_len);
-    std::string_view value(h.bytes_.data() + f.value_off, f.value_len);
-    if (name == "host") {
-      ++hosts;
-    } else if (name == "content-length") {
-      ++content_lengths;
-      cl_text = value;
-    } else if (name == "transfer-encoding") {
-      has_te = true;
-      for_each_token(value, [&](std::string_view t) {
-        if (te_chunked_last) te_chunked_early = true;  // chunked followed by something
-        te_chunked_last = iequals(t, "chunked");
-        if (!te_chunked_last) te_other = true;
-      });
-    } else if (name == "expect") {
-      if (iequals(value, "100-continue") && h.version_minor_ == 1) h.expect_continue_ = true;
-    } else if (name == "upgrade") {
-      if (has_token(value, "websocket")) upgrade_ws = true;
-    } else if (name == "connection") {
-      if (has_token(value, "upgrade")) connection_upgrade = true;
-    } else if (name == "sec-websocket-key") {
-      has_ws_key = true;
-    } else if (name == "accept") {
-      // PAGI.md §2.4: a substring of any Accept value, as the reference matches it.
-      if (value.find("text/event-stream") != std::string_view::npos) h.event_stream_ = true;
-    }
+    h.views_.clear();  // rebuilt below
   }
 
   if (h.version_minor_ == 1 && hosts == 0) {
@@ -547,7 +623,8 @@ bool RequestParser::finish_head() {
     path_part = slash == std::string_view::npos ? std::string_view() : target.substr(slash);
     path_off = uint32_t(h.target_off_ + (slash == std::string_view::npos ? target.size() : slash));
   }
-  size_t q = path_part.find('?');
+  bool plain = true;
+  size_t q = find_query(path_part, plain);
   h.raw_path_off_ = path_off;
   h.raw_path_len_ = uint32_t(q == std::string_view::npos ? path_part.size() : q);
   if (q != std::string_view::npos) {
@@ -557,25 +634,32 @@ bool RequestParser::finish_head() {
     h.query_off_ = uint32_t(h.bytes_.size());
     h.query_len_ = 0;
   }
-  std::string_view raw = h.raw_path();
-  if (scope::needs_decoding(raw)) {
-    std::string decoded;
-    scope::percent_decode(raw, decoded);
+  if (plain) {  // the usual path: nothing to decode, ASCII
+    h.path_off_ = h.raw_path_off_;
+    h.path_len_ = h.raw_path_len_;
+    h.path_is_utf8_ = true;
+  } else if (scope::needs_decoding(h.raw_path())) {
+    // Decoded after the head, in place: the room is reserved first (decoding never grows),
+    // so the raw path being read stays where it is.
+    h.bytes_.reserve(h.bytes_.size() + h.raw_path_len_);
+    std::string_view raw = h.raw_path();
     h.path_off_ = uint32_t(h.bytes_.size());
-    h.path_len_ = uint32_t(decoded.size());
-    h.bytes_ += decoded;
-    h.path_is_utf8_ = scope::is_valid_utf8(decoded);
+    scope::percent_decode(raw, h.bytes_);
+    h.path_len_ = uint32_t(h.bytes_.size() - h.path_off_);
+    h.path_is_utf8_ = scope::is_valid_utf8(h.path());
   } else {
     h.path_off_ = h.raw_path_off_;
     h.path_len_ = h.raw_path_len_;
-    h.path_is_utf8_ = scope::is_valid_utf8(raw);
+    h.path_is_utf8_ = scope::is_valid_utf8(h.raw_path());
   }
 
-  h.views_.clear();
-  h.views_.reserve(h.fields_.size());
-  for (const RequestHead::Field& f : h.fields_) {
-    h.views_.push_back(Header{std::string_view(h.bytes_.data() + f.name_off, f.name_len),
-                              std::string_view(h.bytes_.data() + f.value_off, f.value_len)});
+  // The views point into bytes_: rebuilt if it moved (a merged Cookie, a decoded path).
+  if (h.bytes_.data() != bytes || h.views_.empty()) {
+    h.views_.clear();
+    for (const RequestHead::Field& f : h.fields_) {
+      h.views_.push_back(Header{std::string_view(h.bytes_.data() + f.name_off, f.name_len),
+                                std::string_view(h.bytes_.data() + f.value_off, f.value_len)});
+    }
   }
   return true;
 }

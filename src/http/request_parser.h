@@ -29,17 +29,20 @@ struct Limits {
 class RequestHead {
  public:
   void clear();
-  // After clear(), before the head goes back to the pool: storage a large head grew is
-  // given back, so a burst of big requests does not stay pinned in the pool.
+  // As the head goes back to the pool (the parser clears it when it is next used): storage a
+  // large head grew is given back, so a burst of big requests does not stay pinned there.
   void trim();
 
-  std::string_view method() const;
-  std::string_view target() const;        // raw request-target
-  std::string_view raw_path() const;      // target before the first '?'
-  std::string_view query_string() const;  // after the first '?', "" if none
-  std::string_view path() const;          // percent-decoded raw_path
+  // Inline: the scope is built from these on every request.
+  std::string_view method() const { return view(method_off_, method_len_); }
+  std::string_view target() const { return view(target_off_, target_len_); }  // raw
+  // The target before the first '?'.
+  std::string_view raw_path() const { return view(raw_path_off_, raw_path_len_); }
+  // After the first '?', "" if none.
+  std::string_view query_string() const { return view(query_off_, query_len_); }
+  std::string_view path() const { return view(path_off_, path_len_); }  // decoded raw_path
   bool path_is_utf8() const { return path_is_utf8_; }
-  std::string_view http_version() const;  // "1.0" / "1.1"
+  std::string_view http_version() const { return version_minor_ == 0 ? "1.0" : "1.1"; }
   int version_minor() const { return version_minor_; }
   // Lowercased names, raw values (surrounding OWS trimmed), wire order. Several Cookie
   // fields are merged into the first one's position joined with "; ". Valid after on_head.
@@ -62,7 +65,11 @@ class RequestHead {
 
  private:
   friend class RequestParser;
-  struct Field {  // offsets into bytes_, stable while bytes_ grows
+  // Offsets set by the parser always lie inside bytes_ (query_off_ may be its end).
+  std::string_view view(uint32_t off, uint32_t len) const {
+    return std::string_view(bytes_.data() + off, len);
+  }
+  struct Field {  // offsets into bytes_ (the raw head: request line, fields, CRLF CRLF)
     uint32_t name_off, name_len, value_off, value_len;
   };
   std::string bytes_;
@@ -72,6 +79,8 @@ class RequestHead {
   uint32_t target_off_ = 0, target_len_ = 0;
   uint32_t path_off_ = 0, path_len_ = 0;
   uint32_t query_off_ = 0;  // into bytes_ (inside the target)
+  // bytes_ holds the head as it came (names lowercased in place by finish_head), then the
+  // merged Cookie value and the decoded path if there are any.
   uint32_t query_len_ = 0, raw_path_off_ = 0, raw_path_len_ = 0;
   int version_minor_ = 1;
   int64_t content_length_ = -1;
@@ -161,8 +170,14 @@ class RequestParser {
 
   int fail(int status, std::string_view message);
   bool count_head_bytes(size_t n);
+  bool take_head_bytes(const char* end);
+  // Where a byte of this pass will be in the head's raw bytes once they are taken.
+  uint32_t offset_of(const char* at) const {
+    return uint32_t(head_bytes_ + size_t(at - head_mark_));
+  }
   int count_trailer(size_t len);
   bool finish_head();
+  int head_complete(const char* end);
   void map_llhttp_error(llhttp_errno_t err);
 
   static const llhttp_settings_t& settings();
@@ -172,6 +187,8 @@ class RequestParser {
   RequestHead* head_ = nullptr;
   ParserHandler* handler_ = nullptr;
   const char* head_mark_ = nullptr;  // where this pass's bytes of the head start
+  const char* pass_end_ = nullptr;   // end of the bytes given to this feed()
+  const char* value_end_ = nullptr;  // end of the last header value span of this pass
   size_t head_bytes_ = 0;            // bytes of the current head seen so far
   size_t version_len_ = 0;
   size_t header_count_ = 0;

@@ -1,31 +1,97 @@
 // Response serialisation (see response_writer.h).
 #include "http/response_writer.h"
 
+#include <array>
 #include <charconv>
 #include <cstring>
+
+// Every registered status and its reason phrase, once: reason_phrase and the precomputed
+// status lines are both built from it.
+#define PAGI_HTTP_STATUSES(X) \
+  X(100, "Continue") \
+  X(101, "Switching Protocols") \
+  X(102, "Processing") \
+  X(103, "Early Hints") \
+  X(200, "OK") \
+  X(201, "Created") \
+  X(202, "Accepted") \
+  X(203, "Non-Authoritative Information") \
+  X(204, "No Content") \
+  X(205, "Reset Content") \
+  X(206, "Partial Content") \
+  X(207, "Multi-Status") \
+  X(300, "Multiple Choices") \
+  X(301, "Moved Permanently") \
+  X(302, "Found") \
+  X(303, "See Other") \
+  X(304, "Not Modified") \
+  X(307, "Temporary Redirect") \
+  X(308, "Permanent Redirect") \
+  X(400, "Bad Request") \
+  X(401, "Unauthorized") \
+  X(402, "Payment Required") \
+  X(403, "Forbidden") \
+  X(404, "Not Found") \
+  X(405, "Method Not Allowed") \
+  X(406, "Not Acceptable") \
+  X(407, "Proxy Authentication Required") \
+  X(408, "Request Timeout") \
+  X(409, "Conflict") \
+  X(410, "Gone") \
+  X(411, "Length Required") \
+  X(412, "Precondition Failed") \
+  X(413, "Payload Too Large") \
+  X(414, "URI Too Long") \
+  X(415, "Unsupported Media Type") \
+  X(416, "Range Not Satisfiable") \
+  X(417, "Expectation Failed") \
+  X(418, "I'm a teapot") \
+  X(421, "Misdirected Request") \
+  X(422, "Unprocessable Content") \
+  X(425, "Too Early") \
+  X(426, "Upgrade Required") \
+  X(428, "Precondition Required") \
+  X(429, "Too Many Requests") \
+  X(431, "Request Header Fields Too Large") \
+  X(451, "Unavailable For Legal Reasons") \
+  X(500, "Internal Server Error") \
+  X(501, "Not Implemented") \
+  X(502, "Bad Gateway") \
+  X(503, "Service Unavailable") \
+  X(504, "Gateway Timeout") \
+  X(505, "HTTP Version Not Supported") \
+  X(507, "Insufficient Storage") \
+  X(511, "Network Authentication Required")
 
 namespace pagi::http {
 namespace {
 
-bool is_tchar(unsigned char c) {
-  // RFC 9110 token characters.
-  static constexpr bool kTable[128] = {
-      // 0x00-0x1f: controls
-      0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-      0, 0,
-      // ' ' ! " # $ % & ' ( ) * + , - . /
-      0, 1, 0, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0, 1, 1, 0,
-      // 0-9 : ; < = > ? @
-      1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0,
-      // A-Z
-      1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-      // [ \ ] ^ _ `
-      0, 0, 0, 1, 1, 1,
-      // a-z
-      1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-      // { | } ~ DEL
-      0, 1, 0, 1, 0};
-  return c < 128 && kTable[c];
+// RFC 9110 token characters; every byte ≥ 0x80 is not one.
+constexpr auto kTchar = [] {
+  std::array<uint8_t, 256> t{};
+  for (int c = '0'; c <= '9'; ++c) t[c] = true;
+  for (int c = 'a'; c <= 'z'; ++c) t[c] = true;
+  for (int c = 'A'; c <= 'Z'; ++c) t[c] = true;
+  for (char c : std::string_view("!#$%&'*+-.^_`|~")) t[uint8_t(c)] = true;
+  return t;
+}();
+
+// Whether any byte of `v` is CR, LF or NUL: eight bytes per step (the classic "has a zero
+// byte" test on the word, and on the word xor-ed with CR and with LF), the tail per byte.
+bool has_cr_lf_nul(std::string_view v) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull, kHighs = 0x8080808080808080ull;
+  auto has_zero = [](uint64_t w) { return ((w - kOnes) & ~w & kHighs) != 0; };
+  const char* p = v.data();
+  size_t n = v.size();
+  for (; n >= 8; p += 8, n -= 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    if (has_zero(w) | has_zero(w ^ (kOnes * '\r')) | has_zero(w ^ (kOnes * '\n'))) return true;
+  }
+  for (; n > 0; ++p, --n) {
+    if (uint8_t(*p) <= '\r' && (*p == '\r' || *p == '\n' || *p == 0)) return true;
+  }
+  return false;
 }
 
 bool iequals(std::string_view a, std::string_view b) {
@@ -52,7 +118,7 @@ bool has_token(std::string_view list, std::string_view token) {
   return false;
 }
 
-// Appends through a reserved window so a header line is usually one bounds check.
+// Appends piece by piece: for heads too big for one reserved window (and error responses).
 class Writer {
  public:
   explicit Writer(OutputQueue& out) : out_(out) {}
@@ -67,81 +133,151 @@ class Writer {
   OutputQueue& out_;
 };
 
+// Writes into memory reserved in the output queue: a whole head is one bounds check.
+struct Cursor {
+  char* p;
+  void put(std::string_view s) {
+    if (s.empty()) return;  // an empty view may carry a null pointer
+    std::memcpy(p, s.data(), s.size());
+    p += s.size();
+  }
+  void crlf() {
+    p[0] = '\r';
+    p[1] = '\n';
+    p += 2;
+  }
+};
+
+// "HTTP/1.1 200 OK\r\n" for a registered status, "" for others.
+std::string_view status_line_11(int status) {
+  switch (status) {
+#define PAGI_STATUS_LINE_CASE(code, reason) \
+  case code:                                \
+    return "HTTP/1.1 " #code " " reason "\r\n";
+    PAGI_HTTP_STATUSES(PAGI_STATUS_LINE_CASE)
+#undef PAGI_STATUS_LINE_CASE
+    default: return {};
+  }
+}
+
+bool is_transfer_encoding(std::string_view name) {
+  return name.size() == 17 && iequals(name, "transfer-encoding");
+}
+
+constexpr size_t kDateLine = 6 + 29 + 2;  // "date: " IMF-fixdate CRLF
+
+// The head of write_head. `lines` is DateCache::lines (Date line, then the Server line if
+// any) or empty, in which case `date` and `server` are written piece by piece.
+void write_head_impl(OutputQueue& out, int minor_version, int status,
+                     std::span<const Header> headers, const HeaderFacts& facts,
+                     std::string_view date, std::string_view server, std::string_view lines) {
+  bool add_date = !facts.has_date;
+  bool add_server = !facts.has_server && !server.empty();
+  std::string_view status_line = status_line_11(status);
+  size_t n = status_line.empty() ? 9 + 20 + 1 + 7 + 2 : status_line.size();
+  for (const Header& h : headers) n += h.name.size() + h.value.size() + 4;
+  if (add_date) n += 6 + date.size() + 2;
+  if (add_server) n += 8 + server.size() + 2;
+  if (n > BlockPool::kCapacity) [[unlikely]] {
+    Writer w(out);
+    w.put(minor_version == 0 ? "HTTP/1.0 " : "HTTP/1.1 ");
+    w.put_uint(uint64_t(status));
+    w.put(" ");
+    w.put(reason_phrase(status));
+    w.put("\r\n");
+    for (const Header& h : headers) {
+      if (is_transfer_encoding(h.name)) continue;
+      w.put(h.name);
+      w.put(": ");
+      w.put(h.value);
+      w.put("\r\n");
+    }
+    if (add_date) {
+      w.put("date: ");
+      w.put(date);
+      w.put("\r\n");
+    }
+    if (add_server) {
+      w.put("Server: ");
+      w.put(server);
+      w.put("\r\n");
+    }
+    return;
+  }
+  char* start = out.reserve(n);
+  Cursor c{start};
+  if (!status_line.empty()) {
+    c.put(status_line);
+    if (minor_version == 0) start[7] = '0';  // "HTTP/1.0"
+  } else {
+    c.put(minor_version == 0 ? "HTTP/1.0 " : "HTTP/1.1 ");
+    c.p = std::to_chars(c.p, c.p + 20, uint64_t(status)).ptr;
+    c.put(" Unknown");
+    c.crlf();
+  }
+  for (const Header& h : headers) {
+    if (is_transfer_encoding(h.name)) continue;
+    c.put(h.name);
+    c.p[0] = ':';
+    c.p[1] = ' ';
+    c.p += 2;
+    c.put(h.value);
+    c.crlf();
+  }
+  if (!lines.empty()) {
+    // One copy of the cached lines: both, only Date's or only Server's.
+    size_t from = add_date ? 0 : kDateLine;
+    size_t to = add_server ? lines.size() : kDateLine;
+    if (from < to) c.put(lines.substr(from, to - from));
+  } else {
+    if (add_date) {
+      c.put("date: ");
+      c.put(date);
+      c.crlf();
+    }
+    if (add_server) {
+      c.put("Server: ");
+      c.put(server);
+      c.crlf();
+    }
+  }
+  out.commit(size_t(c.p - start));
+}
+
 }  // namespace
 
 std::string_view reason_phrase(int status) {
   switch (status) {
-    case 100: return "Continue";
-    case 101: return "Switching Protocols";
-    case 102: return "Processing";
-    case 103: return "Early Hints";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 203: return "Non-Authoritative Information";
-    case 204: return "No Content";
-    case 205: return "Reset Content";
-    case 206: return "Partial Content";
-    case 207: return "Multi-Status";
-    case 300: return "Multiple Choices";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 303: return "See Other";
-    case 304: return "Not Modified";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 402: return "Payment Required";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 406: return "Not Acceptable";
-    case 407: return "Proxy Authentication Required";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 410: return "Gone";
-    case 411: return "Length Required";
-    case 412: return "Precondition Failed";
-    case 413: return "Payload Too Large";
-    case 414: return "URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 416: return "Range Not Satisfiable";
-    case 417: return "Expectation Failed";
-    case 418: return "I'm a teapot";
-    case 421: return "Misdirected Request";
-    case 422: return "Unprocessable Content";
-    case 425: return "Too Early";
-    case 426: return "Upgrade Required";
-    case 428: return "Precondition Required";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 451: return "Unavailable For Legal Reasons";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    case 507: return "Insufficient Storage";
-    case 511: return "Network Authentication Required";
+#define PAGI_REASON_CASE(code, reason) \
+  case code:                           \
+    return reason;
+    PAGI_HTTP_STATUSES(PAGI_REASON_CASE)
+#undef PAGI_REASON_CASE
     default: return "Unknown";
   }
 }
 
 const char* check_header(std::string_view name, std::string_view value) {
   if (name.empty()) return "Invalid header name: empty";
-  for (unsigned char c : name) {
-    if (!is_tchar(c)) {
-      return (c == '\r' || c == '\n' || c == 0)
-                 ? "Invalid header name: contains CR, LF, or null byte"
-                 : "Invalid header name: not a token";
-    }
+  // Four bytes per branch; only a bad name is looked at again.
+  const auto* p = reinterpret_cast<const unsigned char*>(name.data());
+  size_t n = name.size(), i = 0;
+  unsigned ok = 1;
+  for (; i + 4 <= n; i += 4) {
+    ok = kTchar[p[i]] & kTchar[p[i + 1]] & kTchar[p[i + 2]] & kTchar[p[i + 3]];
+    if (!ok) break;
   }
-  for (unsigned char c : value) {
-    if (c == '\r' || c == '\n' || c == 0) {
-      return "Invalid header value: contains CR, LF, or null byte";
+  for (; ok && i < n; ++i) ok = kTchar[p[i]];
+  if (!ok) [[unlikely]] {
+    for (unsigned char c : name) {
+      if (c == '\r' || c == '\n' || c == 0) {
+        return "Invalid header name: contains CR, LF, or null byte";
+      }
     }
+    return "Invalid header name: not a token";
+  }
+  if (has_cr_lf_nul(value)) [[unlikely]] {
+    return "Invalid header value: contains CR, LF, or null byte";
   }
   return nullptr;
 }
@@ -187,36 +323,23 @@ const char* scan_response_headers(std::span<const Header> headers, HeaderFacts& 
 
 void write_head(OutputQueue& out, int minor_version, int status, std::span<const Header> headers,
                 const HeaderFacts& facts, std::string_view date, std::string_view server) {
-  Writer w(out);
-  w.put(minor_version == 0 ? "HTTP/1.0 " : "HTTP/1.1 ");
-  w.put_uint(uint64_t(status));
-  w.put(" ");
-  w.put(reason_phrase(status));
-  w.put("\r\n");
-  for (const Header& h : headers) {
-    if (h.name.size() == 17 && iequals(h.name, "transfer-encoding")) continue;
-    w.put(h.name);
-    w.put(": ");
-    w.put(h.value);
-    w.put("\r\n");
-  }
-  if (!facts.has_date) {
-    w.put("date: ");
-    w.put(date);
-    w.put("\r\n");
-  }
-  if (!facts.has_server && !server.empty()) {
-    w.put("Server: ");
-    w.put(server);
-    w.put("\r\n");
-  }
+  write_head_impl(out, minor_version, status, headers, facts, date, server, {});
+}
+
+void write_head(OutputQueue& out, int minor_version, int status, std::span<const Header> headers,
+                const HeaderFacts& facts, DateCache& date, std::string_view server) {
+  std::string_view lines = date.lines(server);
+  write_head_impl(out, minor_version, status, headers, facts, lines.substr(6, 29), server, lines);
 }
 
 void write_content_length(OutputQueue& out, uint64_t n) {
-  Writer w(out);
-  w.put("content-length: ");
-  w.put_uint(n);
-  w.put("\r\n");
+  constexpr std::string_view kName = "content-length: ";
+  char* start = out.reserve(kName.size() + 20 + 2);
+  Cursor c{start};
+  c.put(kName);
+  c.p = std::to_chars(c.p, c.p + 20, n).ptr;
+  c.crlf();
+  out.commit(size_t(c.p - start));
 }
 
 void write_chunk(OutputQueue& out, std::string_view data) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/buffer_pool.h"
+#include "http/date_cache.h"
 #include "pagi/app.h"
 
 namespace pagi::http {
@@ -46,6 +47,10 @@ enum class Framing : uint8_t {
 // adds those once it knows the framing.
 void write_head(OutputQueue& out, int minor_version, int status, std::span<const Header> headers,
                 const HeaderFacts& facts, std::string_view date, std::string_view server);
+// The same bytes, with the Date and Server lines copied whole from the cache's per-second
+// DateCache::lines.
+void write_head(OutputQueue& out, int minor_version, int status, std::span<const Header> headers,
+                const HeaderFacts& facts, DateCache& date, std::string_view server);
 
 // "content-length: N\r\n".
 void write_content_length(OutputQueue& out, uint64_t n);

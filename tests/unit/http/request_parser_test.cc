@@ -2,6 +2,7 @@
 // framing, pausing, limits and the anti-smuggling rules of PAGI.md §6.
 #include "http/request_parser.h"
 
+#include <cctype>
 #include <cstdint>
 #include <deque>
 #include <string>
@@ -343,6 +344,27 @@ TEST(RequestParserHeaders, NamesAreLowercasedValuesTrimmedOrderKept) {
                               {"accept", "Text/HTML"},
                               {"x-empty", ""},
                               {"content-type", "text/plain"}}));
+}
+
+// Names are lowercased a word at a time: every token character, every name length from 1 to
+// 24 (short names, whole words, an overlapping last word), values left as they are.
+TEST(RequestParserHeaders, EveryTokenCharacterAndNameLengthIsLowercasedExactly) {
+  const std::string tchars =
+      "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  std::string req = "GET / HTTP/1.1\r\nHost: h\r\n";
+  Pairs want = {{"host", "h"}};
+  size_t at = 0;
+  for (size_t len = 1; len <= 24; ++len) {
+    std::string name;
+    for (size_t i = 0; i < len; ++i) name += tchars[at++ % tchars.size()];
+    std::string lowered = name;
+    for (char& c : lowered) c = char(std::tolower(static_cast<unsigned char>(c)));
+    std::string value = "V" + name;
+    req += name + ": " + value + "\r\n";
+    want.emplace_back(lowered, value);
+  }
+  Message m = ParseOne(req + "\r\n");
+  EXPECT_EQ(m.headers, want);
 }
 
 TEST(RequestParserHeaders, DuplicatesStaySeparatePairs) {
@@ -994,6 +1016,75 @@ TEST(RequestParserLimits, SmallCustomHeaderSize) {
                      "Request Header Fields Too Large", limits);
   ExpectHeadRejected("GET / HTTP/1.1\r\nHost: h\r\nX: " + std::string(100, 'a'), 431, {}, limits);
   ParseOne("GET / HTTP/1.1\r\nHost: h\r\nX: short\r\n\r\n", limits);
+}
+
+// The head's size decides 431, so it must be exact however the head ends: the parser learns
+// it in the head-complete callback when the last value is followed by CRLF CRLF in the same
+// read, and from a pause otherwise (no headers, an empty or space-padded last value, a read
+// ending inside the terminator). A head of max_header_size + 4 bytes (its CRLF CRLF) is
+// served, one byte more is 431, fed whole, split at every byte, and behind another request.
+TEST(RequestParserLimits, HeadSizeIsExactHoweverTheHeadEnds) {
+  Limits limits{.max_request_line = 1024, .max_header_size = 256};
+  const size_t at_limit = limits.max_header_size + 4;
+  // Each shape pads itself (the 'p's) to `size` bytes.
+  std::vector<std::string (*)(size_t)> shapes = {
+      [](size_t size) {  // value then CRLF CRLF
+        std::string tail = "\r\nHost: h\r\n\r\n", head = "GET / HTTP/1.1\r\nX-Pad: ";
+        return head + std::string(size - head.size() - tail.size(), 'p') + tail;
+      },
+      [](size_t size) {  // trailing spaces after the last value
+        std::string tail = "\r\nHost: h  \r\n\r\n", head = "GET / HTTP/1.1\r\nX-Pad: ";
+        return head + std::string(size - head.size() - tail.size(), 'p') + tail;
+      },
+      [](size_t size) {  // an empty last value
+        std::string tail = "\r\nX-E:\r\n\r\n", head = "GET / HTTP/1.1\r\nHost: h\r\nX-Pad: ";
+        return head + std::string(size - head.size() - tail.size(), 'p') + tail;
+      },
+      [](size_t size) {  // no headers at all
+        std::string tail = " HTTP/1.0\r\n\r\n", head = "GET /";
+        return head + std::string(size - head.size() - tail.size(), 'p') + tail;
+      },
+  };
+  const std::string next = "GET /next HTTP/1.1\r\nHost: h\r\n\r\n";
+  for (size_t shape = 0; shape < shapes.size(); ++shape) {
+    for (size_t size : {at_limit, at_limit + 1}) {
+      std::string req = shapes[shape](size);
+      ASSERT_EQ(req.size(), size);
+      SCOPED_TRACE("shape " + std::to_string(shape) + ": " + Escape(req));
+      bool fits = size == at_limit;
+      for (size_t split = 0; split < req.size(); ++split) {
+        SCOPED_TRACE("split at " + std::to_string(split));
+        RequestParser parser(limits);
+        Recorder rec(parser);
+        std::vector<std::string> pieces = {req.substr(0, split), req.substr(split)};
+        ParseStatus st = FeedPieces(parser, rec, pieces);
+        if (fits) {
+          ASSERT_EQ(st, ParseStatus::kOk);
+          ASSERT_EQ(rec.messages.size(), 1u);
+          EXPECT_TRUE(rec.messages[0].complete);
+        } else {
+          ASSERT_EQ(st, ParseStatus::kError);
+          EXPECT_EQ(parser.error_status(), 431);
+          EXPECT_EQ(rec.heads_seen, 0);
+        }
+      }
+      // Behind a request in the same read, and followed by one (not read after an HTTP/1.0
+      // request without keep-alive: that one is the last).
+      RequestParser parser(limits);
+      Recorder rec(parser);
+      ParseStatus st = FeedPieces(parser, rec, {next + req + next});
+      bool last = req.find("HTTP/1.0") != std::string::npos;
+      if (fits) {
+        ASSERT_EQ(st, ParseStatus::kOk);
+        ASSERT_EQ(rec.messages.size(), last ? 2u : 3u);
+        EXPECT_EQ(rec.messages.back().target, last ? req.substr(4, req.find(' ', 4) - 4) : "/next");
+      } else {
+        ASSERT_EQ(st, ParseStatus::kError);
+        EXPECT_EQ(parser.error_status(), 431);
+        EXPECT_EQ(rec.heads_seen, 1);
+      }
+    }
+  }
 }
 
 TEST(RequestParserLimits, HeaderCountAtTheLimitIsAcceptedOneMoreIs431) {

@@ -70,6 +70,28 @@ TEST(ResponseWriter, RejectsInjectionInNamesAndValues) {
   EXPECT_EQ(scan_response_headers(tab_ok, facts), nullptr);
 }
 
+// Names are checked four bytes at a time and values eight: a bad byte is found at every
+// position of every length (whole words and the bytes after them).
+TEST(ResponseWriter, BadByteIsFoundAtEveryPosition) {
+  for (size_t len = 1; len <= 19; ++len) {
+    std::string name(len, 'a'), value(len, 'v');
+    EXPECT_EQ(check_header(name, value), nullptr) << len;
+    for (size_t at = 0; at < len; ++at) {
+      for (char bad : {' ', '\r', ':', '\x80'}) {
+        std::string n = name;
+        n[at] = bad;
+        EXPECT_NE(check_header(n, value), nullptr) << len << " " << at << " " << int(bad);
+      }
+      for (char bad : {'\r', '\n', '\0'}) {
+        std::string v = value;
+        v[at] = bad;
+        EXPECT_STREQ(check_header(name, v), "Invalid header value: contains CR, LF, or null byte")
+            << len << " " << at << " " << int(bad);
+      }
+    }
+  }
+}
+
 TEST(ResponseWriter, ContentLengthAndConnectionFacts) {
   HeaderFacts facts;
   Header h[] = {{"Content-Length", " 12 "}, {"Connection", "keep-alive, Close"}};
