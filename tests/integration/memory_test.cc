@@ -29,6 +29,17 @@ long rss_kib(pid_t pid) {
   return value;
 }
 
+// True if the server runs under AddressSanitizer, whose allocator keeps freed memory in
+// quarantine and ignores malloc_trim: its RSS says nothing about the server's own pools.
+bool sanitized(pid_t pid) {
+  std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    if (line.find("libasan") != std::string::npos) return true;
+  }
+  return false;
+}
+
 TEST(Memory, BurstOfLargeUploadsIsGivenBackOnceItEnds) {
   std::string why;
   auto server = Server::start({"native:echo", "--cores", "1", "--no-access-log"}, &why);
@@ -55,6 +66,14 @@ TEST(Memory, BurstOfLargeUploadsIsGivenBackOnceItEnds) {
   }
   const long peak = rss_kib(server->pid());
   clients.clear();
+  if (sanitized(server->pid())) {
+    // The burst ran (and ASan watched the pools' trimming); only the RSS figures are moot.
+    auto again = request(server->port(), "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->status, 200);
+    GTEST_SKIP() << "the server is an ASan build: its allocator quarantines freed memory and "
+                    "ignores malloc_trim, so RSS cannot show the pools giving memory back";
+  }
 
   // The burst grew the server by tens of MiB (otherwise this test shows nothing)...
   ASSERT_GT(peak - before, 40 * 1024) << "before " << before << " KiB, peak " << peak;
