@@ -13,27 +13,10 @@ printed, with the load average at the start and the end. On a shared machine com
 CPU figures, not requests/s.
 """
 import os
-import re
-import socket
-import subprocess
 import sys
-import time
 
-
-def ticks(pid):
-    f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return int(f[11]), int(f[12])
-
-
-def wrk(port, seconds, conns, close):
-    argv = ["taskset", "-c", "1", "wrk", "-t1", "-c", conns, f"-d{seconds}s"]
-    if close:
-        argv += ["-H", "Connection: close"]
-    r = subprocess.run(argv + [f"http://127.0.0.1:{port}/"], capture_output=True, text=True)
-    m = re.search(r"(\d+) requests in", r.stdout)
-    if not m:
-        sys.exit("wrk failed: " + (r.stderr or r.stdout)[:200])
-    return int(m.group(1))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import techniques  # noqa: E402  (one server-under-wrk measurement for both scripts)
 
 
 def main():
@@ -45,31 +28,15 @@ def main():
     conns = os.environ.get("CONNS", "50")
     close = bool(os.environ.get("CLOSE"))
     app = os.environ.get("APP", "native:hello")
-    tck = os.sysconf("SC_CLK_TCK")
     res = {k: [] for k in bins}
     print("load at start:", open("/proc/loadavg").read().strip())
     port = 18100
     for i in range(rounds):
         for name in (["before", "after"] if i % 2 == 0 else ["after", "before"]):
             port += 1
-            p = subprocess.Popen(["taskset", "-c", "0", bins[name], app, "--host", "127.0.0.1",
-                                  "--port", str(port), "-q", "--no-access-log", "--cores", "1"])
-            try:
-                for _ in range(200):
-                    try:
-                        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                        break
-                    except OSError:
-                        time.sleep(0.05)
-                wrk(port, 1, conns, close)
-                u0, s0 = ticks(p.pid)
-                n = wrk(port, seconds, conns, close)
-                u1, s1 = ticks(p.pid)
-            finally:
-                p.terminate()
-                p.wait()
-            us = (u1 - u0 + s1 - s0) * 1e6 / tck / n
-            user = (u1 - u0) * 1e6 / tck / n
+            extra = ["-H", "Connection: close"] if close else []
+            m = techniques.measure(bins[name], "", port, seconds, conns, extra, None, app=app)
+            n, us, user = m["rps"] * seconds, m["us"], m["user_us"]
             res[name].append(us)
             print(f"round {i} {name:6}: {n / seconds:9.0f} req/s  {us:.2f} µs/req "
                   f"(user {user:.2f})", flush=True)

@@ -75,12 +75,16 @@ def wrk(port, seconds, conns, extra, lua_path, client_cpus="1"):
     return int(m.group(1)), (errors.group(1) if errors else "")
 
 
-def measure(binary, disable, port, seconds, conns, extra, lua_path, cpus=("0", "1")):
+def measure(binary, disable, port, seconds, conns, extra, lua_path, cpus=("0", "1"),
+            app="native:hello"):
+    """One fresh server (`--cores 1`, pinned to cpus[0]) under wrk -t1 (pinned to cpus[1]):
+    1 s of warm-up, then `seconds` measured. Returns requests/s and server CPU µs per
+    request (utime+stime from /proc/PID/stat over the requests served), user time apart."""
     env = dict(os.environ)
     env.pop("PAGI_RING_DISABLE", None)
     if disable:
         env["PAGI_RING_DISABLE"] = disable
-    p = subprocess.Popen(["taskset", "-c", cpus[0], binary, "native:hello", "--host", "127.0.0.1",
+    p = subprocess.Popen(["taskset", "-c", cpus[0], binary, app, "--host", "127.0.0.1",
                           "--port", str(port), "-q", "--no-access-log", "--cores", "1"],
                          env=env)
     try:
