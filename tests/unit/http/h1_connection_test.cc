@@ -10,28 +10,10 @@
 #include <gtest/gtest.h>
 
 #include "apps/builtin.h"
+#include "h1_harness.h"
 
 namespace pagi::http {
 namespace {
-
-class FakeTransport final : public Transport {
- public:
-  void want_flush() override { ++flushes; }
-  void set_reading(bool on) override { reading = on; }
-  bool client_endpoint(Endpoint& out) override {
-    if (unix_socket) return false;
-    out = Endpoint{"127.0.0.1", 40000};
-    return true;
-  }
-  Endpoint server_endpoint() override { return Endpoint{"127.0.0.1", 5000}; }
-  bool is_unix() const override { return unix_socket; }
-  void schedule() override { scheduled = true; }
-
-  int flushes = 0;
-  bool reading = true;
-  bool scheduled = false;
-  bool unix_socket = false;
-};
 
 // An app whose behaviour each test scripts with lambdas.
 class ScriptApp final : public App {
@@ -61,30 +43,9 @@ class ScriptApp final : public App {
   }
 };
 
-class H1Test : public ::testing::Test {
+class H1Test : public H1Harness {
  protected:
-  void SetUp() override {
-    ctx.server_header = "PAGI::Server/test";
-    ctx.blocks = &blocks;
-    ctx.date = &date;
-    ctx.head_pool = &heads;
-    ctx.sse.date = &date;
-    ctx.sse.server_header = ctx.server_header;
-  }
-
-  H1Connection& connect(App* app) {
-    ctx.app = app;
-    conn = std::make_unique<H1Connection>(ctx, transport);
-    return *conn;
-  }
-
-  // Runs deferred work like the end of a loop turn does.
-  void turn() {
-    while (transport.scheduled) {
-      transport.scheduled = false;
-      conn->on_scheduled();
-    }
-  }
+  H1Test() : H1Harness("PAGI::Server/test") {}
 
   // Takes everything sendable, as the socket would.
   std::string wire() {
@@ -107,12 +68,6 @@ class H1Test : public ::testing::Test {
     return std::regex_replace(s, std::regex("date: [^\r]*\r\n"), "date: D\r\n");
   }
 
-  BlockPool blocks;
-  DateCache date;
-  std::vector<std::unique_ptr<RequestHead>> heads;
-  H1Context ctx;
-  FakeTransport transport;
-  std::unique_ptr<H1Connection> conn;
 };
 
 const std::string kHelloResponse =

@@ -13,24 +13,11 @@
 
 #include <gtest/gtest.h>
 
+#include "h1_harness.h"
 #include "http/h1_connection.h"
 
 namespace pagi::http {
 namespace {
-
-class NullTransport final : public Transport {
- public:
-  void want_flush() override {}
-  void set_reading(bool) override {}
-  bool client_endpoint(Endpoint& out) override {
-    out = Endpoint{"127.0.0.1", 40000};
-    return true;
-  }
-  Endpoint server_endpoint() override { return Endpoint{"127.0.0.1", 5000}; }
-  bool is_unix() const override { return false; }
-  void schedule() override { scheduled = true; }
-  bool scheduled = false;
-};
 
 class FileApp final : public App {
  public:
@@ -44,15 +31,10 @@ class FileApp final : public App {
   }
 };
 
-class H1FileTest : public ::testing::Test {
+class H1FileTest : public H1Harness {
  protected:
+  H1FileTest() : H1Harness("S") {}
   void SetUp() override {
-    ctx.server_header = "S";
-    ctx.blocks = &blocks;
-    ctx.date = &date;
-    ctx.head_pool = &heads;
-    ctx.sse.date = &date;
-    ctx.sse.server_header = ctx.server_header;
     char path[] = "/tmp/pagi-h1-file-XXXXXX";
     fd = mkstemp(path);
     ASSERT_GE(fd, 0);
@@ -65,17 +47,7 @@ class H1FileTest : public ::testing::Test {
     if (fd >= 0) close(fd);
   }
 
-  H1Connection& connect() {
-    ctx.app = &app;
-    conn = std::make_unique<H1Connection>(ctx, transport);
-    return *conn;
-  }
-  void turn() {
-    while (transport.scheduled) {
-      transport.scheduled = false;
-      conn->on_scheduled();
-    }
-  }
+  H1Connection& connect() { return H1Harness::connect(&app); }
   // The server's part: plain output first, then the file in steps of at most `step` bytes
   // (a short move to the socket leaves some in the "pipe" for the next round).
   std::string wire(size_t step = 7000) {
@@ -122,13 +94,7 @@ class H1FileTest : public ::testing::Test {
     return n;
   }
 
-  BlockPool blocks;
-  DateCache date;
-  std::vector<std::unique_ptr<RequestHead>> heads;
-  H1Context ctx;
-  NullTransport transport;
   FileApp app;
-  std::unique_ptr<H1Connection> conn;
   int fd = -1;
   std::string data;
 };
