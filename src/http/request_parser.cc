@@ -4,6 +4,7 @@
 #include "http/request_parser.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "scope/path.h"
@@ -103,6 +104,33 @@ size_t find_query(std::string_view s, bool& plain) {
   return q;
 }
 
+// Byte classes of the fast path for plain heads (RequestParser::fast_head).
+enum : uint8_t { kTargetByte = 1, kTokenByte = 2, kValueByte = 4 };
+constexpr std::array<uint8_t, 256> kByteClass = [] {
+  std::array<uint8_t, 256> t{};
+  auto mark = [&t](std::string_view chars, uint8_t cls) {
+    for (char c : chars) t[uint8_t(c)] |= cls;
+  };
+  for (int c = '0'; c <= '9'; ++c) t[c] |= kTargetByte | kTokenByte;
+  for (int c = 'A'; c <= 'Z'; ++c) t[c] |= kTargetByte | kTokenByte;
+  for (int c = 'a'; c <= 'z'; ++c) t[c] |= kTargetByte | kTokenByte;
+  mark("-._~!$&'()*+,;=:@/?%", kTargetByte);  // RFC 3986 pchar, '/' and '?': no '#'
+  mark("!#$%&'*+-.^_`|~", kTokenByte);        // RFC 9110 tchar
+  for (int c = 0x21; c < 0x7f; ++c) t[c] |= kValueByte;  // VCHAR, SP, HTAB: no obs-text
+  mark(" \t", kValueByte);
+  return t;
+}();
+
+// The length of a common method and the space after it at the start of `p`, or 0.
+size_t plain_method(const char* p, size_t n) {
+  static constexpr std::string_view kMethods[] = {"GET ",    "HEAD ",    "POST ", "PUT ",
+                                                  "DELETE ", "OPTIONS ", "PATCH "};
+  for (std::string_view m : kMethods) {
+    if (n >= m.size() && std::memcmp(p, m.data(), m.size()) == 0) return m.size();
+  }
+  return 0;
+}
+
 }  // namespace
 
 // --- RequestHead ------------------------------------------------------------------------------
@@ -191,7 +219,7 @@ ParseResult RequestParser::feed(std::string_view data, ParserHandler& handler) {
     result.status = ParseStatus::kError;
     return result;
   }
-  if (llhttp_get_errno(&parser_) == HPE_PAUSED) {
+  if (user_paused_ || llhttp_get_errno(&parser_) == HPE_PAUSED) {
     result.status = ParseStatus::kPaused;  // not resumed yet: nothing can be parsed
     return result;
   }
@@ -203,9 +231,47 @@ ParseResult RequestParser::feed(std::string_view data, ParserHandler& handler) {
   if (data.data() == nullptr) data = std::string_view(kNothing, 0);
   const char* p = data.data();
   const char* end = p + data.size();
+  pass_end_ = end;
+
+  // Plain heads at the start of the bytes are taken without llhttp (fast_head); llhttp goes
+  // on from the first one that is not, and parses everything after it.
+  if (fast_complete_owed_ && !fast_complete(handler)) {
+    result.status = ParseStatus::kPaused;
+    return result;
+  }
+  while (fast_enabled_ && fast_ok_ && !in_message_ && p != end) {
+    size_t n = fast_head(p, end);
+    if (n == 0) break;
+    const char* head_end = p + n;
+    if (!finish_head(0, true)) {
+      dead_ = true;
+      result.consumed = size_t(p - data.data());
+      result.status = ParseStatus::kError;
+      return result;
+    }
+    head_done_ = true;
+    ++fast_heads_;
+    p = head_end;
+    if (handler.on_head(*head_) == Action::kPause) {
+      fast_complete_owed_ = true;
+      user_paused_ = true;
+      result.consumed = size_t(p - data.data());
+      result.status = ParseStatus::kPaused;
+      return result;
+    }
+    if (!fast_complete(handler)) {
+      result.consumed = size_t(p - data.data());
+      result.status = ParseStatus::kPaused;
+      return result;
+    }
+  }
+  if (p == end && !in_message_) {
+    result.consumed = data.size();
+    return result;
+  }
+
   // Runs even with no bytes left: after a pause llhttp may still owe events that need no
   // input (the message end right after a head or a body).
-  pass_end_ = end;
   for (;;) {
     head_mark_ = p;
     value_end_ = nullptr;  // a pointer into an earlier pass's bytes must never be read
@@ -223,7 +289,7 @@ ParseResult RequestParser::feed(std::string_view data, ParserHandler& handler) {
         head_pause_ = false;
         llhttp_resume(&parser_);
         p = pos;
-        if (!take_head_bytes(pos) || !finish_head()) break;
+        if (!take_head_bytes(pos) || !finish_llhttp_head()) break;
         head_done_ = true;
         if (handler.on_head(*head_) == Action::kPause) {
           user_paused_ = true;
@@ -459,16 +525,14 @@ int RequestParser::on_headers_complete(llhttp_t* p) {
 // The head ended at `end` (in this pass): count it, check it, give it to the handler.
 // llhttp's own return codes: 0 go on, HPE_PAUSED stop after the head, -1 an error (set).
 int RequestParser::head_complete(const char* end) {
-  if (!take_head_bytes(end) || !finish_head()) return -1;
+  if (!take_head_bytes(end) || !finish_llhttp_head()) return -1;
   head_done_ = true;
   if (handler_->on_head(*head_) == Action::kPause) return HPE_PAUSED;
   return 0;
 }
 
-// Checks the complete head against the framing rules and builds its views. False: the error
-// is set.
-bool RequestParser::finish_head() {
-  RequestHead& h = *head_;
+// A head llhttp parsed: what only llhttp knows, then the rules every head goes through.
+bool RequestParser::finish_llhttp_head() {
   if (!line_done_) {  // "GET /" without a version: llhttp's HTTP/0.9, not served here
     fail(400, "Bad Request");
     return false;
@@ -477,6 +541,14 @@ bool RequestParser::finish_head() {
     fail(501, "CONNECT method not supported");
     return false;
   }
+  return finish_head(parser_.content_length, llhttp_should_keep_alive(&parser_) != 0);
+}
+
+// Checks the complete head against the framing rules and builds its views. `content_length`
+// is the Content-Length field's value as parsed (if there is one); `keep_alive` whether the
+// connection stays open after this request. False: the error is set.
+bool RequestParser::finish_head(uint64_t content_length, bool keep_alive) {
+  RequestHead& h = *head_;
 
   // One pass over the fields: lowercase the names in place, trim the values (optional
   // whitespace is not part of them, RFC 9110 §5.5), build the views, collect the facts.
@@ -597,18 +669,18 @@ bool RequestParser::finish_head() {
     }
     size_t digits = cl_text.size();
     while (digits > 1 && cl_text[cl_text.size() - digits] == '0') --digits;  // leading zeros
-    if (digits > kMaxContentLengthDigits || parser_.content_length > kMaxContentLength) {
+    if (digits > kMaxContentLengthDigits || content_length > kMaxContentLength) {
       fail(413, "Payload Too Large");
       return false;
     }
-    if (limits_.max_body_size != 0 && parser_.content_length > limits_.max_body_size) {
+    if (limits_.max_body_size != 0 && content_length > limits_.max_body_size) {
       fail(413, "Payload Too Large");
       return false;
     }
-    h.content_length_ = int64_t(parser_.content_length);
+    h.content_length_ = int64_t(content_length);
   }
 
-  h.keep_alive_ = llhttp_should_keep_alive(&parser_) != 0;
+  h.keep_alive_ = keep_alive;
   h.websocket_upgrade_ = upgrade_ws && connection_upgrade && has_ws_key;
 
   // Target → raw_path, query_string, decoded path.
@@ -683,11 +755,134 @@ int RequestParser::on_body(llhttp_t* p, const char* at, size_t len) {
 
 int RequestParser::on_message_complete(llhttp_t* p) {
   RequestParser& s = *self(p);
+  // After a message that ends the connection llhttp refuses any further bytes: so must the
+  // fast path, which is only for the connection's next message.
+  if (llhttp_should_keep_alive(p) == 0) s.fast_ok_ = false;
   s.in_message_ = false;
   s.head_done_ = false;
   s.head_bytes_ = 0;
   if (s.handler_->on_message_complete() == Action::kPause) return HPE_PAUSED;
   return 0;
+}
+
+// --- the fast path for plain heads ----------------------------------------------------------
+//
+// Most requests are a short head with no body, whole in one read: a common method, an
+// origin-form target of plain characters, HTTP/1.1 (or 1.0 with keep-alive) and a few fields
+// of plain text. For those, llhttp's byte-at-a-time machine and its callbacks are most of the
+// cost of parsing. fast_head takes exactly such heads and leaves every other one to llhttp,
+// which stays the judge of anything that could be refused or has a body: a Content-Length or
+// Transfer-Encoding field, Upgrade, a Connection field other than `keep-alive`, a connection
+// that closes after the request, obs-text, folding, a bare CR or LF, a head split across reads
+// or past a limit. So it accepts only what llhttp accepts, and records a head as llhttp's
+// callbacks would; both then go through the same finish_head. The differential tests in
+// request_parser_test.cc hold the two paths to the same result.
+
+// Takes the plain head at the start of `p` (on a clean head_) and returns its size with the
+// request line and fields recorded, or 0 (nothing decided) when llhttp must parse it.
+size_t RequestParser::fast_head(const char* p, const char* end) {
+  if (head_ == nullptr) return 0;
+  const char* const start = p;
+  // A head past the size limit, or not ended in these bytes, is llhttp's to refuse or wait for.
+  const char* const stop = p + std::min(size_t(end - p), limits_.max_header_size + 4);
+  size_t method = plain_method(p, size_t(stop - p));
+  if (method == 0) return 0;
+  const char* target = p + method;
+  const char* q = target;
+  if (q == stop || *q != '/') return 0;
+  while (q != stop && (kByteClass[uint8_t(*q)] & kTargetByte) != 0) ++q;
+  const char* target_end = q;
+  if (stop - q < 11 || std::memcmp(q, " HTTP/1.", 8) != 0 || (q[8] != '0' && q[8] != '1') ||
+      q[9] != '\r' || q[10] != '\n') {
+    return 0;
+  }
+  int minor = q[8] - '0';
+  if (size_t(q - start) + 9 > limits_.max_request_line) return 0;  // the line without CRLF
+  q += 11;
+
+  RequestHead& h = *head_;
+  h.clear();
+  bool keep_alive = minor == 1;
+  size_t count = 0;
+  for (;;) {
+    if (stop - q < 2) return 0;
+    if (q[0] == '\r') {
+      if (q[1] != '\n') return 0;
+      q += 2;
+      break;
+    }
+    const char* name = q;
+    while (q != stop && (kByteClass[uint8_t(*q)] & kTokenByte) != 0) ++q;
+    if (q == name || q == stop || *q != ':') return 0;
+    std::string_view field(name, size_t(q - name));
+    const char* value = ++q;
+    while (q != stop && (kByteClass[uint8_t(*q)] & kValueByte) != 0) ++q;
+    if (stop - q < 2 || q[0] != '\r' || q[1] != '\n') return 0;
+    if (++count > limits_.max_header_count) return 0;
+    std::string_view text(value, size_t(q - value));
+    // The fields llhttp acts on itself.
+    switch (field.size()) {
+      case 7:
+        if (iequals(field, "upgrade")) return 0;
+        break;
+      case 10:
+        if (iequals(field, "connection")) {
+          // Only the one spelling llhttp reads as keep-alive for sure: no trailing OWS.
+          std::string_view token = text.substr(std::min(text.find_first_not_of(" \t"), text.size()));
+          if (!iequals(token, "keep-alive")) return 0;
+          keep_alive = true;
+        }
+        break;
+      case 14:
+        if (iequals(field, "content-length")) return 0;
+        break;
+      case 16:
+        if (iequals(field, "proxy-connection")) return 0;
+        break;
+      case 17:
+        if (iequals(field, "transfer-encoding")) return 0;
+        break;
+      default:
+        break;
+    }
+    h.fields_.push_back({uint32_t(name - start), uint32_t(field.size()),
+                         uint32_t(value - start), uint32_t(text.size())});
+    q += 2;
+  }
+  if (!keep_alive) return 0;  // HTTP/1.0 without keep-alive ends the connection
+
+  size_t n = size_t(q - start);
+  // What on_message_begin and the request-line callbacks would have left.
+  in_message_ = true;
+  head_done_ = false;
+  line_done_ = true;
+  method_seen_ = true;
+  head_bytes_ = n;
+  body_bytes_ = 0;
+  header_count_ = count;
+  trailer_bytes_ = 0;
+  field_open_ = value_open_ = name_pending_ = false;
+  value_end_ = nullptr;
+  h.bytes_.append(start, n);
+  h.method_off_ = 0;
+  h.method_len_ = uint32_t(method - 1);
+  h.target_off_ = uint32_t(method);
+  h.target_len_ = uint32_t(target_end - target);
+  h.version_minor_ = minor;
+  return n;
+}
+
+// The end of a message whose head fast_head took (it has no body). False: the handler paused.
+bool RequestParser::fast_complete(ParserHandler& handler) {
+  fast_complete_owed_ = false;
+  in_message_ = false;
+  head_done_ = false;
+  head_bytes_ = 0;
+  if (handler.on_message_complete() == Action::kPause) {
+    user_paused_ = true;
+    return false;
+  }
+  return true;
 }
 
 }  // namespace pagi::http

@@ -145,6 +145,12 @@ class RequestParser {
   // the body), so feed() should be called even with an empty view.
   bool wants_feed() const { return kick_; }
 
+  // For tests and measurement: every request goes through llhttp, none through the fast path
+  // for plain heads (see fast_head in request_parser.cc).
+  void disable_fast_path() { fast_enabled_ = false; }
+  // Heads the fast path took so far (the rest went through llhttp).
+  uint64_t fast_heads() const { return fast_heads_; }
+
   // After kError: 400, 413, 414, 431 or 501, and the short text/plain body for it
   // (PAGI.md §3.3: "Bad Request", "Payload Too Large", "URI Too Long",
   // "Request Header Fields Too Large", "Unsupported Transfer-Encoding", "Invalid chunk size",
@@ -176,8 +182,11 @@ class RequestParser {
     return uint32_t(head_bytes_ + size_t(at - head_mark_));
   }
   int count_trailer(size_t len);
-  bool finish_head();
+  bool finish_llhttp_head();
+  bool finish_head(uint64_t content_length, bool keep_alive);
   int head_complete(const char* end);
+  size_t fast_head(const char* p, const char* end);
+  bool fast_complete(ParserHandler& handler);
   void map_llhttp_error(llhttp_errno_t err);
 
   static const llhttp_settings_t& settings();
@@ -205,6 +214,12 @@ class RequestParser {
   bool user_paused_ = false;  // a handler asked for a pause
   bool kick_ = false;         // resumed: feed() is owed a call even without new bytes
   bool dead_ = false;         // after an error
+  bool fast_enabled_ = true;
+  // llhttp is at the start of a keep-alive connection's next message: a head may be taken by
+  // the fast path. Cleared for good once llhttp ends a message that closes the connection.
+  bool fast_ok_ = true;
+  bool fast_complete_owed_ = false;  // a fast head paused in on_head: its message end is owed
+  uint64_t fast_heads_ = 0;
   int error_status_ = 0;
   std::string_view error_message_;
 };

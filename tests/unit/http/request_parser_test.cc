@@ -1324,5 +1324,146 @@ TEST(RequestParserError, ErrorInSecondPipelinedRequestKeepsTheFirst) {
   EXPECT_EQ(h.rec.completes, 1);
 }
 
+// --- the fast path for plain heads, held to llhttp's results ------------------------------------
+
+// Everything one run of a parser decides, as text: the events, each message as the handler saw
+// it, and how the run ended. `split` cuts the bytes into two reads (0: one read).
+struct Run {
+  std::string outcome;
+  uint64_t fast_heads = 0;
+};
+
+Run RunParser(std::string_view bytes, bool fast, const Limits& limits = Limits{}, size_t split = 0,
+              bool pause_at_head = false, bool pause_at_complete = false) {
+  RequestParser parser(limits);
+  if (!fast) parser.disable_fast_path();
+  Recorder rec(parser);
+  rec.pause_at_head = pause_at_head;
+  rec.pause_at_complete = pause_at_complete;
+  std::vector<std::string> pieces;
+  if (split == 0 || split >= bytes.size()) {
+    pieces.emplace_back(bytes);
+  } else {
+    pieces.emplace_back(bytes.substr(0, split));
+    pieces.emplace_back(bytes.substr(split));
+  }
+  ParseStatus status = FeedPieces(parser, rec, pieces);
+  Run run;
+  run.outcome = rec.describe() + "status=" + std::to_string(int(status)) +
+                " error=" + std::to_string(parser.error_status()) + " " +
+                std::string(parser.error_message()) +
+                " in_message=" + std::to_string(parser.in_message()) +
+                " in_head=" + std::to_string(parser.in_head()) + "\n";
+  run.fast_heads = parser.fast_heads();
+  return run;
+}
+
+void ExpectSameAsLlhttp(std::string_view bytes, const Limits& limits = Limits{}, size_t split = 0,
+                        bool pause_at_head = false, bool pause_at_complete = false) {
+  Run fast = RunParser(bytes, true, limits, split, pause_at_head, pause_at_complete);
+  Run slow = RunParser(bytes, false, limits, split, pause_at_head, pause_at_complete);
+  ASSERT_EQ(slow.fast_heads, 0u);
+  ASSERT_EQ(fast.outcome, slow.outcome)
+      << "for " << Escape(bytes) << " split at " << split << " pauses " << pause_at_head
+      << pause_at_complete;
+}
+
+// Requests near the fast path's edges: plain heads it takes, and ones it must leave to llhttp.
+const std::vector<std::string>& DifferentialRequests() {
+  static const std::vector<std::string> requests = {
+      "GET / HTTP/1.1\r\nHost: example.com\r\n\r\n",
+      "GET /a/b%20c;p?x=1&y=%41 HTTP/1.1\r\nHost: h\r\nUser-Agent: curl/8.0\r\nAccept: */*\r\n\r\n",
+      "HEAD /x HTTP/1.0\r\nConnection: keep-alive\r\nHost: h\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: h\r\nCookie: a=1\r\ncookie: b=2\r\nX-Empty:\r\nX-Pad: \t v \r\n\r\n",
+      "DELETE /r HTTP/1.1\r\nHost: h\r\nAccept: text/event-stream\r\nExpect: 100-continue\r\n\r\n",
+      "POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc",
+      "PUT /c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+      "OPTIONS /o HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+      "GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Key: x\r\n\r\n",
+      "GET / HTTP/1.0\r\nHost: h\r\n\r\n",
+      // Pipelined: plain, then not, then plain again; and a closing request with one after it.
+      "GET /1 HTTP/1.1\r\nHost: h\r\n\r\nPOST /2 HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n\r\n"
+      "xPATCH /3 HTTP/1.1\r\nHost: h\r\n\r\n",
+      "GET /1 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\nGET /2 HTTP/1.1\r\nHost: h\r\n\r\n",
+      "GET /1 HTTP/1.1\r\nHost: h\r\n\r\n\r\nGET /2 HTTP/1.1\r\nHost: h\r\n\r\n",
+  };
+  return requests;
+}
+
+TEST(RequestParserFastPath, TakesPlainHeadsAndLeavesTheRestToLlhttp) {
+  EXPECT_EQ(RunParser("GET / HTTP/1.1\r\nHost: h\r\n\r\n", true).fast_heads, 1u);
+  EXPECT_EQ(RunParser("HEAD /x HTTP/1.0\r\nConnection: keep-alive\r\nHost: h\r\n\r\n", true)
+                .fast_heads,
+            1u);
+  EXPECT_EQ(RunParser("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n", true).fast_heads,
+            0u);
+  EXPECT_EQ(RunParser("GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", true).fast_heads,
+            0u);
+  EXPECT_EQ(RunParser("GET / HTTP/1.1\r\nHost: h\r\n", true).fast_heads, 0u);  // not whole
+  // Three pipelined requests, the middle one with a body: llhttp, once it has a message, parses
+  // the rest of the read.
+  EXPECT_EQ(RunParser(DifferentialRequests()[10], true).fast_heads, 1u);
+}
+
+TEST(RequestParserFastPath, EveryByteAtEveryPositionGivesLlhttpsResult) {
+  for (const std::string& base : DifferentialRequests()) {
+    for (size_t i = 0; i < base.size(); ++i) {
+      std::string mutated = base;
+      for (int b = 0; b < 256; ++b) {
+        mutated[i] = char(b);
+        ExpectSameAsLlhttp(mutated);
+        if (HasFatalFailure()) return;
+      }
+    }
+  }
+}
+
+TEST(RequestParserFastPath, DroppedAndInsertedBytesGiveLlhttpsResult) {
+  for (const std::string& base : DifferentialRequests()) {
+    for (size_t i = 0; i <= base.size(); ++i) {
+      if (i < base.size()) {
+        std::string dropped = base;
+        dropped.erase(i, 1);
+        ExpectSameAsLlhttp(dropped);
+      }
+      for (char c : {' ', '\t', '\r', '\n', ':', '/', '?', '#', 'A', '\x80', '\0'}) {
+        std::string inserted = base;
+        inserted.insert(i, 1, c);
+        ExpectSameAsLlhttp(inserted);
+      }
+      ExpectSameAsLlhttp(std::string_view(base).substr(0, i));  // the first i bytes only
+      if (HasFatalFailure()) return;
+    }
+  }
+}
+
+TEST(RequestParserFastPath, SplitReadsAndPausesGiveLlhttpsResult) {
+  for (const std::string& base : DifferentialRequests()) {
+    for (size_t split = 0; split < base.size(); ++split) {
+      for (int pauses = 0; pauses < 4; ++pauses) {
+        ExpectSameAsLlhttp(base, Limits{}, split, (pauses & 1) != 0, (pauses & 2) != 0);
+        if (HasFatalFailure()) return;
+      }
+    }
+  }
+}
+
+TEST(RequestParserFastPath, LimitsGiveLlhttpsResult) {
+  // Limits small enough that the requests above hit each of them somewhere.
+  for (const Limits& limits : {Limits{24, 8192, 100}, Limits{8192, 40, 100}, Limits{8192, 8192, 1},
+                               Limits{8192, 8192, 2}, Limits{20, 30, 2}}) {
+    for (const std::string& base : DifferentialRequests()) {
+      for (size_t i = 0; i <= base.size(); ++i) {
+        ExpectSameAsLlhttp(base, limits, i);
+        std::string longer = base;
+        longer.insert(i, 7, 'a');
+        ExpectSameAsLlhttp(longer, limits);
+        if (HasFatalFailure()) return;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace pagi::http
