@@ -613,7 +613,7 @@ def median_row(runs):
     row = dict(by_rps[(len(ok) - 1) // 2])
     cpus = sorted(r["cpu_us_per_req"] for r in ok)
     row["cpu_us_per_req"] = cpus[(len(cpus) - 1) // 2]
-    row["runs"] = [{k: r.get(k) for k in ("rps", "cpu_us_per_req", "p50_us", "p99_us",
+    row["runs"] = [{k: r.get(k) for k in ("round", "rps", "cpu_us_per_req", "p50_us", "p99_us",
                                           "p999_us", "errors", "rss_kib")} for r in ok]
     for r in runs:
         if r.get("profile"):
@@ -902,6 +902,16 @@ def find(rows, target, scenario):
                  and r.get("requests") is not None), None)
 
 
+def paired_ratios(a, b):
+    """CPU µs/req of row a over row b, round by round, for the rounds both measured (rows from
+    median_row of the same rounds); None with fewer than two such rounds."""
+    rb = {r.get("round"): r for r in b.get("runs") or []}
+    pairs = [(x, rb[x.get("round")]) for x in a.get("runs") or [] if x.get("round") in rb]
+    if len(pairs) < 2:
+        return None
+    return [x["cpu_us_per_req"] / y["cpu_us_per_req"] for x, y in pairs]
+
+
 def targets_met(rows):
     """The issue's targets, each met / missed / not measured, with the numbers."""
     out = []
@@ -913,8 +923,17 @@ def targets_met(rows):
     n_ka, x_ka = find(rows, "native", "keep-alive"), find(rows, "nginx", "keep-alive")
     if n_ka and x_ka:
         r = n_ka["cpu_us_per_req"] / x_ka["cpu_us_per_req"]
-        check("native hello keep-alive CPU µs/req ≤ 0.8 × nginx", r <= 0.8,
-              f"{n_ka['cpu_us_per_req']:.2f} vs {x_ka['cpu_us_per_req']:.2f} µs = {r:.2f}×")
+        detail = f"{n_ka['cpu_us_per_req']:.2f} vs {x_ka['cpu_us_per_req']:.2f} µs = {r:.2f}×"
+        paired = paired_ratios(n_ka, x_ka)
+        if paired:
+            # The criterion with several rounds: each round runs the two servers back to back,
+            # so its ratio is little moved by the machine's slow and fast spells, which shift
+            # the two servers' medians apart when they fall on different rounds.
+            mid = sorted(paired)[(len(paired) - 1) // 2:len(paired) // 2 + 1]
+            r = sum(mid) / len(mid)
+            detail += (f" (ratio of the medians); median of the per-round ratios {r:.2f}× "
+                       f"(the criterion): " + ", ".join(f"{x:.2f}" for x in paired))
+        check("native hello keep-alive CPU µs/req ≤ 0.8 × nginx", r <= 0.8, detail)
     else:
         check("native hello keep-alive CPU µs/req ≤ 0.8 × nginx", None, "")
     n_pl = find(rows, "native", "pipelined")
@@ -1211,7 +1230,9 @@ def main():
                           file=sys.stderr, flush=True)
                     if rnd and t.start_failed(s):
                         continue
-                    runs.setdefault((s.key, t.key), []).append(measure(args, t, s, workdir))
+                    run = measure(args, t, s, workdir)
+                    run["round"] = rnd
+                    runs.setdefault((s.key, t.key), []).append(run)
         for s in chosen:
             for t in targets:
                 rows.append(median_row(runs[(s.key, t.key)]))
