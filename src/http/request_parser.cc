@@ -7,6 +7,10 @@
 #include <array>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "scope/path.h"
 
 namespace pagi::http {
@@ -105,7 +109,7 @@ size_t find_query(std::string_view s, bool& plain) {
 }
 
 // Byte classes of the fast path for plain heads (RequestParser::fast_head).
-enum : uint8_t { kTargetByte = 1, kTokenByte = 2, kValueByte = 4 };
+enum : uint8_t { kTargetByte = 1, kTokenByte = 2 };
 constexpr std::array<uint8_t, 256> kByteClass = [] {
   std::array<uint8_t, 256> t{};
   auto mark = [&t](std::string_view chars, uint8_t cls) {
@@ -116,19 +120,60 @@ constexpr std::array<uint8_t, 256> kByteClass = [] {
   for (int c = 'a'; c <= 'z'; ++c) t[c] |= kTargetByte | kTokenByte;
   mark("-._~!$&'()*+,;=:@/?%", kTargetByte);  // RFC 3986 pchar, '/' and '?': no '#'
   mark("!#$%&'*+-.^_`|~", kTokenByte);        // RFC 9110 tchar
-  for (int c = 0x21; c < 0x7f; ++c) t[c] |= kValueByte;  // VCHAR, SP, HTAB: no obs-text
-  mark(" \t", kValueByte);
   return t;
 }();
 
-// The length of a common method and the space after it at the start of `p`, or 0.
-size_t plain_method(const char* p, size_t n) {
-  static constexpr std::string_view kMethods[] = {"GET ",    "HEAD ",    "POST ", "PUT ",
-                                                  "DELETE ", "OPTIONS ", "PATCH "};
-  for (std::string_view m : kMethods) {
-    if (n >= m.size() && std::memcmp(p, m.data(), m.size()) == 0) return m.size();
+// Eight bytes as one word, for comparing against literals.
+uint64_t word8(const char* p) {
+  uint64_t w;
+  std::memcpy(&w, p, 8);
+  return w;
+}
+constexpr uint64_t literal8(const char (&s)[9]) {
+  uint64_t w = 0;
+  for (int i = 7; i >= 0; --i) w = (w << 8) | uint8_t(s[i]);
+  return w;
+}
+constexpr uint64_t mask8(size_t n) { return n >= 8 ? ~0ull : (1ull << (8 * n)) - 1; }
+
+// The length of a common method and the space after it at the start of `p`, or 0. Needs
+// eight readable bytes.
+size_t plain_method(const char* p) {
+  uint64_t w = word8(p);
+  auto is = [w](const char (&m)[9], size_t n) { return (w & mask8(n)) == (literal8(m) & mask8(n)); };
+  switch (p[0]) {
+    case 'G':
+      return is("GET     ", 4) ? 4 : 0;
+    case 'H':
+      return is("HEAD    ", 5) ? 5 : 0;
+    case 'P':
+      return is("POST    ", 5) ? 5 : is("PUT     ", 4) ? 4 : is("PATCH   ", 6) ? 6 : 0;
+    case 'D':
+      return is("DELETE  ", 7) ? 7 : 0;
+    case 'O':
+      return is("OPTIONS ", 8) ? 8 : 0;
+    default:
+      return 0;
   }
-  return 0;
+}
+
+// The first byte from `p` that is not a field value's VCHAR or SP (or `stop`). HTAB, which a
+// value may hold too, stops the scan like the bytes it refuses; the caller steps over it.
+const char* skip_value_bytes(const char* p, const char* stop) {
+#if defined(__SSE2__)
+  const __m128i below = _mm_set1_epi8(0x1f);  // signed: bytes >= 0x80 are below it too
+  const __m128i del = _mm_set1_epi8(0x7f);
+  while (stop - p >= 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    __m128i bad = _mm_or_si128(_mm_cmpgt_epi8(below, v), _mm_cmpeq_epi8(below, v));
+    bad = _mm_or_si128(bad, _mm_cmpeq_epi8(v, del));
+    int mask = _mm_movemask_epi8(bad);
+    if (mask != 0) return p + __builtin_ctz(unsigned(mask));
+    p += 16;
+  }
+#endif
+  while (p != stop && uint8_t(*p) >= 0x20 && uint8_t(*p) < 0x7f) ++p;
+  return p;
 }
 
 }  // namespace
@@ -785,14 +830,15 @@ size_t RequestParser::fast_head(const char* p, const char* end) {
   const char* const start = p;
   // A head past the size limit, or not ended in these bytes, is llhttp's to refuse or wait for.
   const char* const stop = p + std::min(size_t(end - p), limits_.max_header_size + 4);
-  size_t method = plain_method(p, size_t(stop - p));
+  if (stop - p < 16) return 0;  // shorter than any head it could take
+  size_t method = plain_method(p);
   if (method == 0) return 0;
   const char* target = p + method;
   const char* q = target;
   if (q == stop || *q != '/') return 0;
   while (q != stop && (kByteClass[uint8_t(*q)] & kTargetByte) != 0) ++q;
   const char* target_end = q;
-  if (stop - q < 11 || std::memcmp(q, " HTTP/1.", 8) != 0 || (q[8] != '0' && q[8] != '1') ||
+  if (stop - q < 11 || word8(q) != literal8(" HTTP/1.") || (q[8] != '0' && q[8] != '1') ||
       q[9] != '\r' || q[10] != '\n') {
     return 0;
   }
@@ -816,7 +862,7 @@ size_t RequestParser::fast_head(const char* p, const char* end) {
     if (q == name || q == stop || *q != ':') return 0;
     std::string_view field(name, size_t(q - name));
     const char* value = ++q;
-    while (q != stop && (kByteClass[uint8_t(*q)] & kValueByte) != 0) ++q;
+    for (q = skip_value_bytes(q, stop); q != stop && *q == '\t';) q = skip_value_bytes(q + 1, stop);
     if (stop - q < 2 || q[0] != '\r' || q[1] != '\n') return 0;
     if (++count > limits_.max_header_count) return 0;
     std::string_view text(value, size_t(q - value));
