@@ -153,18 +153,6 @@ void H1Connection::on_sent(size_t n) {
   }
 }
 
-bool H1Connection::idle() const {
-  return !exchange_open_ && !parser_.in_message() && pending_bytes() == 0;
-}
-
-bool H1Connection::parkable() const {
-  return idle() && !app_active_ && out_.empty() && held_ == 0 && head_ == nullptr &&
-         incoming_.empty() && body_queued_.empty() && pause_ == Pause::kNone && reading_ &&
-         !parser_.wants_feed() && !streaming() && !sse_request_done_ && !client_gone_ &&
-         !input_eof_ && !close_after_flush_ && !shutting_down_ && !parse_error_ && !in_pump_ &&
-         !repump_ && !wants_receive_ && !wants_writable_ && end_reported_;
-}
-
 void H1Connection::begin_shutdown() {
   shutting_down_ = true;
   if (ws_ != nullptr) return ws_->begin_shutdown();

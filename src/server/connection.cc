@@ -62,9 +62,9 @@ http::H1Connection& Connection::take_state() {
   return *st_->h1;
 }
 
-void Connection::put_state() {
+void Connection::put_state(bool parkable) {
   release_pipe();
-  if (!st_->h1->parkable()) {
+  if (!parkable) {
     st_->h1.reset();  // a close: the next taker starts afresh
   } else {
     st_->h1->release_spare_capacity();
@@ -245,21 +245,30 @@ void Connection::set_reading(bool on) {
 // After every event: close if the protocol is done, keep the timer right, hand the request
 // state back once the connection is idle, give the object back once nothing refers to it.
 void Connection::settle() {
-  if (state_ == State::kOpen && wants_close() && (!st_ || st_->h1->sendable() == 0) &&
-      !sending_) {
-    begin_close();
+  if (state_ == State::kOpen && !sending_) {
+    if (st_) {
+      http::H1Connection& h1 = *st_->h1;
+      if (h1.wants_close()) {
+        if (h1.sendable() == 0) begin_close();
+      } else if (!scheduled_ && h1.parkable()) {
+        // Idle between keep-alive requests: the state goes back to the pool (a send or a
+        // turn-end callback still owed keeps it; the next settle after them parks it). A
+        // connection that wants to close is never parkable, hence the else.
+        put_state(true);
+      }
+    } else if (close_idle_) {
+      begin_close();
+    }
   }
-  // Idle between keep-alive requests: the state goes back to the pool (a send or a turn-end
-  // callback still owed keeps it; the next settle after them parks it).
-  if (st_ && state_ == State::kOpen && !sending_ && !scheduled_ && st_->h1->parkable()) {
-    put_state();
+  if (state_ != State::kClosed) {
+    update_timer();
+    return;
   }
-  if (state_ != State::kClosed) update_timer();
-  if (state_ == State::kClosed && !released_ && !recv_armed_ && !sending_ &&
-      !shutdown_pending_ && !cancel_pending_ && !scheduled_ && !(st_ && st_->h1->app_active())) {
+  if (!released_ && !recv_armed_ && !sending_ && !shutdown_pending_ && !cancel_pending_ &&
+      !scheduled_ && !(st_ && st_->h1->app_active())) {
     released_ = true;
     reactor_.timers().cancel(timer_);
-    if (st_) put_state();
+    if (st_) put_state(st_->h1->parkable());
     core_.release(this);  // may reuse this object at once: touch nothing after
   }
 }
