@@ -322,38 +322,53 @@ void Connection::close_now() {
 
 // --- timers ------------------------------------------------------------------------------------
 
+// The timer kind the connection's state calls for. Cheap and inline: settle() asks after
+// every event and the answer rarely changes (set_timer does the rest when it does).
+// kSession stands for "a WebSocket or SSE session": set_timer asks it for its deadline.
+inline Connection::TimerKind Connection::timer_wanted() const {
+  if (state_ == State::kLingering) return TimerKind::kLinger;
+  const ServerConfig& config = core_.config();
+  bool idle_timer = config.idle_timeout_ms > 0;
+  if (!st_) return idle_timer ? TimerKind::kIdle : TimerKind::kNone;  // no request state held
+  const http::H1Connection& h1 = *st_->h1;
+  // An upgraded connection keeps its session's timers only (--ws-idle-timeout, keepalive,
+  // close wait; --sse-idle-timeout, keepalive), never the HTTP idle/head timeout.
+  if (h1.streaming()) return TimerKind::kSession;
+  // Slowloris: the whole head must arrive within the timeout, however it trickles.
+  if (h1.reading_head()) return idle_timer ? TimerKind::kHead : TimerKind::kNone;
+  if (h1.idle()) return idle_timer ? TimerKind::kIdle : TimerKind::kNone;
+  // A request in flight: never the idle timer, only the stall timer when asked for (until
+  // the response is complete: an app working on after it has answered stalls nobody).
+  if (config.request_timeout_ms > 0 && !h1.response_complete()) return TimerKind::kRequest;
+  return TimerKind::kNone;
+}
+
 void Connection::update_timer() {
-  TimerKind kind = TimerKind::kNone;
-  uint64_t deadline = 0;
-  uint64_t timeout = core_.config().idle_timeout_ms;
-  uint64_t request_timeout = core_.config().request_timeout_ms;
-  if (state_ == State::kLingering) {
-    kind = TimerKind::kLinger;
-  } else if (!st_) {
-    if (timeout > 0) kind = TimerKind::kIdle;  // idle: no request state held
-  } else if (st_->h1->streaming()) {
-    // An upgraded connection keeps its session's timers only (--ws-idle-timeout, keepalive,
-    // close wait; --sse-idle-timeout, keepalive), never the HTTP idle/head timeout.
+  TimerKind kind = timer_wanted();
+  // Idle timers are not moved per read (see on_timer); a session's deadline may move.
+  if (kind == timer_kind_ && kind != TimerKind::kSession) return;
+  set_timer(kind);
+}
+
+void Connection::set_timer(TimerKind kind) {
+  if (kind == TimerKind::kSession) {
     uint64_t d = st_->h1->next_deadline();
-    if (d != http::kNoDeadline) kind = TimerKind::kSession;
-    if (kind == TimerKind::kSession && (timer_kind_ != kind || d != session_deadline_)) {
-      timer_kind_ = kind;
-      session_deadline_ = d;
-      uint64_t now = reactor_.now_ms();
-      reactor_.timers().arm(timer_, d > now ? d - now : 0);
+    if (d == http::kNoDeadline) {
+      kind = TimerKind::kNone;
+      if (kind == timer_kind_) return;
+    } else {
+      if (timer_kind_ != kind || d != session_deadline_) {
+        timer_kind_ = kind;
+        session_deadline_ = d;
+        uint64_t now = reactor_.now_ms();
+        reactor_.timers().arm(timer_, d > now ? d - now : 0);
+      }
       return;
     }
-  } else if (st_->h1->reading_head()) {
-    // Slowloris: the whole head must arrive within the timeout, however it trickles.
-    if (timeout > 0) kind = TimerKind::kHead;
-  } else if (st_->h1->idle()) {
-    if (timeout > 0) kind = TimerKind::kIdle;
-  } else if (request_timeout > 0 && !st_->h1->response_complete()) {
-    // A request in flight: never the idle timer, only the stall timer when asked for (until
-    // the response is complete: an app working on after it has answered stalls nobody).
-    kind = TimerKind::kRequest;
   }
-  if (kind == timer_kind_) return;  // idle timers are not moved per read: see on_timer
+  uint64_t timeout = core_.config().idle_timeout_ms;
+  uint64_t request_timeout = core_.config().request_timeout_ms;
+  uint64_t deadline = 0;
   timer_kind_ = kind;
   uint64_t now = reactor_.now_ms();
   switch (kind) {

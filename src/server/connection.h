@@ -100,6 +100,8 @@ class Connection final : public ring::Handler, public ring::Deferred, public htt
   void begin_close();
   void hard_close();
   void update_timer();
+  TimerKind timer_wanted() const;
+  [[gnu::noinline]] void set_timer(TimerKind kind);  // the rare change, out of settle's way
   // Takes a request state from the core's pool (at the first byte of a request).
   http::H1Connection& take_state();
   // Gives it back: parked as it is when `parkable` (H1Connection::parkable, which the caller
