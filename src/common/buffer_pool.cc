@@ -78,6 +78,13 @@ int OutputQueue::gather(iovec* iov, int max, size_t limit) const {
 }
 
 void OutputQueue::consume(size_t n) {
+  if (n == size_ && head_ == tail_ && head_ != nullptr) {
+    // Everything, from one block (a whole small response): the block goes back at once.
+    pool_->put(head_);
+    head_ = tail_ = nullptr;
+    size_ = 0;
+    return;
+  }
   size_ -= n;
   while (n > 0 && head_ != nullptr) {
     size_t len = head_->end - head_->begin;

@@ -95,11 +95,15 @@ void H1Connection::on_input(std::string_view bytes) {
   } else {
     pending_in_.append(bytes);
   }
+  // pump() ends with update_reading(); it is needed again only if the held input changes
+  // below (or if this pump was a nested request that did not run).
+  bool recheck = in_pump_;
   pump();
   if (!incoming_.empty()) {
     // Not parsed yet (the parser is paused): the transport's buffer goes back to the kernel.
     if (!close_after_flush_) pending_in_.append(incoming_);
     incoming_ = {};
+    recheck = true;
   }
   if (ws_ != nullptr && pending_bytes() > 0) {
     // The upgrade request came in this read: what follows it is the session's.
@@ -109,8 +113,9 @@ void H1Connection::on_input(std::string_view bytes) {
   } else if (sse_request_done_) {
     pending_in_.clear();
     pending_off_ = 0;
+    recheck = true;
   }
-  update_reading();
+  if (recheck) update_reading();
 }
 
 void H1Connection::on_input_eof() {
@@ -151,18 +156,6 @@ void H1Connection::on_sent(size_t n) {
     wants_writable_ = false;
     if (app_active_) ctx_.app->on_writable(*this);
   }
-}
-
-bool H1Connection::idle() const {
-  return !exchange_open_ && !parser_.in_message() && pending_bytes() == 0;
-}
-
-bool H1Connection::parkable() const {
-  return idle() && !app_active_ && out_.empty() && held_ == 0 && head_ == nullptr &&
-         incoming_.empty() && body_queued_.empty() && pause_ == Pause::kNone && reading_ &&
-         !parser_.wants_feed() && !streaming() && !sse_request_done_ && !client_gone_ &&
-         !input_eof_ && !close_after_flush_ && !shutting_down_ && !parse_error_ && !in_pump_ &&
-         !repump_ && !wants_receive_ && !wants_writable_ && end_reported_;
 }
 
 void H1Connection::begin_shutdown() {
@@ -552,6 +545,7 @@ void H1Connection::finish_impl(bool failed, std::string_view message) {
     keep_alive_ = false;
     close_head(true, 0);
     complete_response({});
+    output_grew();
   } else if (half_sent) {
     if (failed) {
       LOG_ERROR("PAGI application error (after response started): %.*s", int(message.size()),
@@ -770,7 +764,7 @@ void H1Connection::close_head(bool final_body, size_t body_len) {
   out_.append("\r\n");
   held_ = 0;
   response_ = Response::kBody;
-  output_grew();
+  // Every caller writes on (a body, the last chunk, a file) and then calls output_grew().
 }
 
 void H1Connection::write_body_bytes(std::string_view body) {

@@ -133,11 +133,15 @@ class H1Connection final : public Exchange, private ParserHandler {
   // Bytes that may be written now (a response head still being built is held back).
   size_t sendable() const { return out_.size() - held_; }
   // Close once the output is written (error, Connection: close, shutdown).
-  bool wants_close() const;
+  bool wants_close() const {
+    return close_after_flush_ || (streaming() && stream_wants_close());
+  }
   // The connection closes once its output is sent: input from now on is dropped unread.
   bool closing_after_flush() const { return close_after_flush_; }
   // No request in progress and no unparsed input: the idle timer applies.
-  bool idle() const;
+  bool idle() const {
+    return !exchange_open_ && !parser_.in_message() && pending_bytes() == 0;
+  }
   // A request head has begun but is not complete (header-read timeout applies).
   bool reading_head() const { return parser_.in_head(); }
   // The app still holds the exchange: the connection object must stay alive.
@@ -146,7 +150,14 @@ class H1Connection final : public Exchange, private ParserHandler {
   // input or output, not upgraded, not closing. Its state is then exactly what the next
   // request on any connection starts from, so the server parks it in a per-core pool while
   // the socket is idle and attach()es it to whichever connection reads first.
-  bool parkable() const;
+  // Inline, most often false first (output still queued): the server asks after every event.
+  bool parkable() const {
+    return out_.empty() && !app_active_ && idle() && held_ == 0 && head_ == nullptr &&
+           incoming_.empty() && body_queued_.empty() && pause_ == Pause::kNone && reading_ &&
+           !parser_.wants_feed() && !streaming() && !sse_request_done_ && !client_gone_ &&
+           !input_eof_ && !close_after_flush_ && !shutting_down_ && !parse_error_ &&
+           !in_pump_ && !repump_ && !wants_receive_ && !wants_writable_ && end_reported_;
+  }
   // Rebinds a parked connection state to another socket owner.
   void attach(Transport& transport) { transport_ = &transport; }
   // Before parking: buffers a large request grew (a big upload, a long pipeline) are given
@@ -214,6 +225,7 @@ class H1Connection final : public Exchange, private ParserHandler {
     return r;
   }
   void log_stream();
+  bool stream_wants_close() const;  // a WebSocket or SSE session's (h1_stream.cc)
 
   void pump();
   void request_pump();

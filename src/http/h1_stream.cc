@@ -107,8 +107,7 @@ void H1Connection::on_timer(uint64_t now_ms) {
   if (sse_ != nullptr) sse_->on_timer(now_ms);
 }
 
-bool H1Connection::wants_close() const {
-  if (close_after_flush_) return true;
+bool H1Connection::stream_wants_close() const {
   if (ws_ != nullptr) return ws_->wants_close();
   if (sse_ != nullptr) return sse_->wants_close();
   return false;

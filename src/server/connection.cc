@@ -62,9 +62,9 @@ http::H1Connection& Connection::take_state() {
   return *st_->h1;
 }
 
-void Connection::put_state() {
+void Connection::put_state(bool parkable) {
   release_pipe();
-  if (!st_->h1->parkable()) {
+  if (!parkable) {
     st_->h1.reset();  // a close: the next taker starts afresh
   } else {
     st_->h1->release_spare_capacity();
@@ -245,21 +245,30 @@ void Connection::set_reading(bool on) {
 // After every event: close if the protocol is done, keep the timer right, hand the request
 // state back once the connection is idle, give the object back once nothing refers to it.
 void Connection::settle() {
-  if (state_ == State::kOpen && wants_close() && (!st_ || st_->h1->sendable() == 0) &&
-      !sending_) {
-    begin_close();
+  if (state_ == State::kOpen && !sending_) {
+    if (st_) {
+      http::H1Connection& h1 = *st_->h1;
+      if (h1.wants_close()) {
+        if (h1.sendable() == 0) begin_close();
+      } else if (!scheduled_ && h1.parkable()) {
+        // Idle between keep-alive requests: the state goes back to the pool (a send or a
+        // turn-end callback still owed keeps it; the next settle after them parks it). A
+        // connection that wants to close is never parkable, hence the else.
+        put_state(true);
+      }
+    } else if (close_idle_) {
+      begin_close();
+    }
   }
-  // Idle between keep-alive requests: the state goes back to the pool (a send or a turn-end
-  // callback still owed keeps it; the next settle after them parks it).
-  if (st_ && state_ == State::kOpen && !sending_ && !scheduled_ && st_->h1->parkable()) {
-    put_state();
+  if (state_ != State::kClosed) {
+    update_timer();
+    return;
   }
-  if (state_ != State::kClosed) update_timer();
-  if (state_ == State::kClosed && !released_ && !recv_armed_ && !sending_ &&
-      !shutdown_pending_ && !cancel_pending_ && !scheduled_ && !(st_ && st_->h1->app_active())) {
+  if (!released_ && !recv_armed_ && !sending_ && !shutdown_pending_ && !cancel_pending_ &&
+      !scheduled_ && !(st_ && st_->h1->app_active())) {
     released_ = true;
     reactor_.timers().cancel(timer_);
-    if (st_) put_state();
+    if (st_) put_state(st_->h1->parkable());
     core_.release(this);  // may reuse this object at once: touch nothing after
   }
 }
@@ -313,38 +322,53 @@ void Connection::close_now() {
 
 // --- timers ------------------------------------------------------------------------------------
 
+// The timer kind the connection's state calls for. Cheap and inline: settle() asks after
+// every event and the answer rarely changes (set_timer does the rest when it does).
+// kSession stands for "a WebSocket or SSE session": set_timer asks it for its deadline.
+inline Connection::TimerKind Connection::timer_wanted() const {
+  if (state_ == State::kLingering) return TimerKind::kLinger;
+  const ServerConfig& config = core_.config();
+  bool idle_timer = config.idle_timeout_ms > 0;
+  if (!st_) return idle_timer ? TimerKind::kIdle : TimerKind::kNone;  // no request state held
+  const http::H1Connection& h1 = *st_->h1;
+  // An upgraded connection keeps its session's timers only (--ws-idle-timeout, keepalive,
+  // close wait; --sse-idle-timeout, keepalive), never the HTTP idle/head timeout.
+  if (h1.streaming()) return TimerKind::kSession;
+  // Slowloris: the whole head must arrive within the timeout, however it trickles.
+  if (h1.reading_head()) return idle_timer ? TimerKind::kHead : TimerKind::kNone;
+  if (h1.idle()) return idle_timer ? TimerKind::kIdle : TimerKind::kNone;
+  // A request in flight: never the idle timer, only the stall timer when asked for (until
+  // the response is complete: an app working on after it has answered stalls nobody).
+  if (config.request_timeout_ms > 0 && !h1.response_complete()) return TimerKind::kRequest;
+  return TimerKind::kNone;
+}
+
 void Connection::update_timer() {
-  TimerKind kind = TimerKind::kNone;
-  uint64_t deadline = 0;
-  uint64_t timeout = core_.config().idle_timeout_ms;
-  uint64_t request_timeout = core_.config().request_timeout_ms;
-  if (state_ == State::kLingering) {
-    kind = TimerKind::kLinger;
-  } else if (!st_) {
-    if (timeout > 0) kind = TimerKind::kIdle;  // idle: no request state held
-  } else if (st_->h1->streaming()) {
-    // An upgraded connection keeps its session's timers only (--ws-idle-timeout, keepalive,
-    // close wait; --sse-idle-timeout, keepalive), never the HTTP idle/head timeout.
+  TimerKind kind = timer_wanted();
+  // Idle timers are not moved per read (see on_timer); a session's deadline may move.
+  if (kind == timer_kind_ && kind != TimerKind::kSession) return;
+  set_timer(kind);
+}
+
+void Connection::set_timer(TimerKind kind) {
+  if (kind == TimerKind::kSession) {
     uint64_t d = st_->h1->next_deadline();
-    if (d != http::kNoDeadline) kind = TimerKind::kSession;
-    if (kind == TimerKind::kSession && (timer_kind_ != kind || d != session_deadline_)) {
-      timer_kind_ = kind;
-      session_deadline_ = d;
-      uint64_t now = reactor_.now_ms();
-      reactor_.timers().arm(timer_, d > now ? d - now : 0);
+    if (d == http::kNoDeadline) {
+      kind = TimerKind::kNone;
+      if (kind == timer_kind_) return;
+    } else {
+      if (timer_kind_ != kind || d != session_deadline_) {
+        timer_kind_ = kind;
+        session_deadline_ = d;
+        uint64_t now = reactor_.now_ms();
+        reactor_.timers().arm(timer_, d > now ? d - now : 0);
+      }
       return;
     }
-  } else if (st_->h1->reading_head()) {
-    // Slowloris: the whole head must arrive within the timeout, however it trickles.
-    if (timeout > 0) kind = TimerKind::kHead;
-  } else if (st_->h1->idle()) {
-    if (timeout > 0) kind = TimerKind::kIdle;
-  } else if (request_timeout > 0 && !st_->h1->response_complete()) {
-    // A request in flight: never the idle timer, only the stall timer when asked for (until
-    // the response is complete: an app working on after it has answered stalls nobody).
-    kind = TimerKind::kRequest;
   }
-  if (kind == timer_kind_) return;  // idle timers are not moved per read: see on_timer
+  uint64_t timeout = core_.config().idle_timeout_ms;
+  uint64_t request_timeout = core_.config().request_timeout_ms;
+  uint64_t deadline = 0;
   timer_kind_ = kind;
   uint64_t now = reactor_.now_ms();
   switch (kind) {

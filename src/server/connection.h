@@ -100,11 +100,13 @@ class Connection final : public ring::Handler, public ring::Deferred, public htt
   void begin_close();
   void hard_close();
   void update_timer();
+  TimerKind timer_wanted() const;
+  [[gnu::noinline]] void set_timer(TimerKind kind);  // the rare change, out of settle's way
   // Takes a request state from the core's pool (at the first byte of a request).
   http::H1Connection& take_state();
-  // Gives it back once nothing is held (a parked keep-alive state, or reset after a close).
-  void put_state();
-  bool wants_close() const { return st_ ? st_->h1->wants_close() : close_idle_; }
+  // Gives it back: parked as it is when `parkable` (H1Connection::parkable, which the caller
+  // has just checked), else reset (after a close).
+  void put_state(bool parkable);
   static void on_timer(void* self);
 
   Core& core_;

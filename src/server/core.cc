@@ -388,8 +388,12 @@ std::unique_ptr<ConnectionState> Core::take_state() {
   return st;
 }
 
-void Core::put_state(std::unique_ptr<ConnectionState> st) {
-  if (free_states_.size() < kMaxFreeStates) free_states_.push_back(std::move(st));
+void Core::put_state(std::unique_ptr<ConnectionState>&& st) {
+  if (free_states_.size() < kMaxFreeStates) {
+    free_states_.push_back(std::move(st));
+  } else {
+    st.reset();
+  }
 }
 
 void Core::begin_drain() {

@@ -103,7 +103,7 @@ class Core {
   // The pool of request states (ConnectionState): a connection holds one only while it has
   // a request in hand. take_state may return an empty one (no H1Connection engaged).
   std::unique_ptr<ConnectionState> take_state();
-  void put_state(std::unique_ptr<ConnectionState> st);
+  void put_state(std::unique_ptr<ConnectionState>&& st);  // leaves `st` empty
   // Connection-side counters (accepts, bytes); the rest is gathered in metrics().
   CoreMetrics& counters() { return counters_; }
   // Pipes for spliced file bodies (connection_file.cc).
