@@ -1011,6 +1011,8 @@ def write_report(args, meta, rows, micro, path):
              f"Server pinned to CPU {args.server_cpus} ({args.server_cores} core), "
              f"wrk -t{args.threads} -c{args.connections} for {args.duration} s "
              + (f"× {args.repeat} rounds (medians shown, every run in the note) " if args.repeat > 1 else "")
+             + (f"(the native and nginx keep-alive rows: {args.keep_alive_rounds} rounds) "
+                if args.keep_alive_rounds > args.repeat else "")
              + f"(after a {args.warmup} s warm-up) pinned to CPU {args.client_cpus}; in the "
              f"unix-socket rows the proxy nginx runs on the client CPU too.", "",
              f"Load average at start {meta['load_start']}, at end {meta['load_end']}. "
@@ -1149,6 +1151,9 @@ def main():
     p.add_argument("--warmup", type=int, default=1, help="seconds of warm-up before each run")
     p.add_argument("--repeat", type=int, default=1,
                    help="rounds of every load row; each row reports the medians")
+    p.add_argument("--keep-alive-rounds", type=int, default=0,
+                   help="rounds of the native and nginx keep-alive rows (default: --repeat); "
+                        "the rounds past --repeat run those two only, alternating")
     p.add_argument("--connections", type=int, default=50)
     p.add_argument("--threads", type=int, default=1, help="wrk threads")
     p.add_argument("--server-cpus", default="0", help="taskset list for the server")
@@ -1233,6 +1238,18 @@ def main():
                     run = measure(args, t, s, workdir)
                     run["round"] = rnd
                     runs.setdefault((s.key, t.key), []).append(run)
+        # The keep-alive CPU target is a ratio to nginx decided by paired rounds, and this
+        # VM's rounds spread by ±15 %: that pair may get more rounds than the other rows.
+        ka = next((s for s in chosen if s.key == "keep-alive"), None)
+        for rnd in range(args.repeat, args.keep_alive_rounds if ka else 0):
+            for t in targets:
+                if t.key not in ("native", "nginx") or t.start_failed(ka):
+                    continue
+                print(f"... {ka.title}: {t.name} (round {rnd + 1}/{args.keep_alive_rounds})",
+                      file=sys.stderr, flush=True)
+                run = measure(args, t, ka, workdir)
+                run["round"] = rnd
+                runs.setdefault((ka.key, t.key), []).append(run)
         for s in chosen:
             for t in targets:
                 rows.append(median_row(runs[(s.key, t.key)]))
