@@ -600,7 +600,9 @@ bool RequestParser::finish_head(uint64_t content_length, bool keep_alive) {
   size_t hosts = 0, content_lengths = 0, cookies = 0;
   bool has_te = false, te_chunked_last = false, te_chunked_early = false, te_other = false;
   bool upgrade_ws = false, connection_upgrade = false, has_ws_key = false;
-  std::string_view cl_text;
+  // Where the Content-Length value is in bytes_, not a view: merging Cookie fields below
+  // may move bytes_.
+  uint32_t cl_off = 0, cl_len = 0;
   char* bytes = h.bytes_.data();
   h.views_.clear();
   h.views_.reserve(h.fields_.size());
@@ -635,7 +637,8 @@ bool RequestParser::finish_head(uint64_t content_length, bool keep_alive) {
       case 14:
         if (name == "content-length") {
           ++content_lengths;
-          cl_text = value;
+          cl_off = f.value_off;
+          cl_len = f.value_len;
         }
         break;
       case 17:
@@ -712,6 +715,7 @@ bool RequestParser::finish_head(uint64_t content_length, bool keep_alive) {
       fail(400, "Bad Request");
       return false;
     }
+    std::string_view cl_text(h.bytes_.data() + cl_off, cl_len);
     size_t digits = cl_text.size();
     while (digits > 1 && cl_text[cl_text.size() - digits] == '0') --digits;  // leading zeros
     if (digits > kMaxContentLengthDigits || content_length > kMaxContentLength) {
