@@ -17,7 +17,6 @@ import argparse
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -45,20 +44,10 @@ def context_switches(pid):
     return vol, invol
 
 
-def wait_port(port):
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    sys.exit(f"nothing listens on port {port}")
-
-
 def measure(name, argv, port, seconds, events, pid_of=None):
     proc = subprocess.Popen(argv)
     try:
-        wait_port(port)
+        techniques.wait_port(port)
         pid = pid_of() if pid_of else proc.pid
         techniques.wrk(port, 1, 50, [], None)
         u0, s0 = techniques.ticks(pid)

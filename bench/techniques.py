@@ -75,6 +75,16 @@ def wrk(port, seconds, conns, extra, lua_path, client_cpus="1"):
     return int(m.group(1)), (errors.group(1) if errors else "")
 
 
+def wait_port(port):
+    """Returns once something accepts on 127.0.0.1:port (up to ~10 s)."""
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+
+
 def measure(binary, disable, port, seconds, conns, extra, lua_path, cpus=("0", "1"),
             app="native:hello"):
     """One fresh server (`--cores 1`, pinned to cpus[0]) under wrk -t1 (pinned to cpus[1]):
@@ -88,12 +98,7 @@ def measure(binary, disable, port, seconds, conns, extra, lua_path, cpus=("0", "
                           "--port", str(port), "-q", "--no-access-log", "--cores", "1"],
                          env=env)
     try:
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+        wait_port(port)
         wrk(port, 1, conns, extra, lua_path, cpus[1])
         u0, s0 = ticks(p.pid)
         n, errors = wrk(port, seconds, conns, extra, lua_path, cpus[1])
