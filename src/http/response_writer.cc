@@ -5,6 +5,10 @@
 #include <charconv>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 // Every registered status and its reason phrase, once: reason_phrase and the precomputed
 // status lines are both built from it.
 #define PAGI_HTTP_STATUSES(X) \
@@ -256,7 +260,11 @@ std::string_view reason_phrase(int status) {
   }
 }
 
-const char* check_header(std::string_view name, std::string_view value) {
+namespace {
+
+// The exact checks, byte by byte (a table per name byte, words for the value): what
+// check_header answers whenever the vector pass below does not vouch for the header.
+const char* check_header_exact(std::string_view name, std::string_view value) {
   if (name.empty()) return "Invalid header name: empty";
   // Four bytes per branch; only a bad name is looked at again.
   const auto* p = reinterpret_cast<const unsigned char*>(name.data());
@@ -281,9 +289,92 @@ const char* check_header(std::string_view name, std::string_view value) {
   return nullptr;
 }
 
+#if defined(__SSE2__)
+// Every byte of p[0, n), 1 <= n <= 16, in one vector, read without going past either end:
+// two overlapping loads, repeated to fill the lanes, so every lane holds some byte of the
+// range and every byte is in some lane.
+inline __m128i load_1_16(const char* p, size_t n) {
+  if (n >= 8) {
+    __m128i a = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
+    __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + n - 8));
+    return _mm_unpacklo_epi64(a, b);
+  }
+  if (n >= 4) {
+    uint32_t a, b;
+    std::memcpy(&a, p, 4);
+    std::memcpy(&b, p + n - 4, 4);
+    return _mm_set1_epi64x(int64_t(uint64_t(a) | uint64_t(b) << 32));
+  }
+  uint32_t a = uint8_t(p[0]), b = uint8_t(p[n / 2]), c = uint8_t(p[n - 1]);
+  return _mm_set1_epi32(int(a | b << 8 | c << 16 | c << 24));
+}
+
+// Lanes holding a letter, a digit or '-' (what header names are made of, all tchar; the
+// other tchar bytes are left to the exact check). Signed compares: bytes >= 0x80 fail all.
+inline int plain_name_lanes(__m128i v) {
+  __m128i lower = _mm_or_si128(v, _mm_set1_epi8(0x20));
+  __m128i letter = _mm_and_si128(_mm_cmpgt_epi8(lower, _mm_set1_epi8('a' - 1)),
+                                 _mm_cmplt_epi8(lower, _mm_set1_epi8('z' + 1)));
+  __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
+                                _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
+  __m128i dash = _mm_cmpeq_epi8(v, _mm_set1_epi8('-'));
+  return _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(letter, digit), dash));
+}
+
+// Lanes holding CR, LF or NUL (exact: the bytes a value must not have).
+inline int bad_value_lanes(__m128i v) {
+  __m128i bad = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_setzero_si128()),
+                             _mm_cmpeq_epi8(v, _mm_set1_epi8('\r')));
+  return _mm_movemask_epi8(_mm_or_si128(bad, _mm_cmpeq_epi8(v, _mm_set1_epi8('\n'))));
+}
+
+// A non-empty name made only of letters, digits and '-': 16 bytes per step, the last step
+// overlapping the one before.
+inline bool plain_name(std::string_view name) {
+  const char* p = name.data();
+  size_t n = name.size();
+  for (; n > 16; p += 16, n -= 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    if (plain_name_lanes(v) != 0xffff) return false;
+  }
+  return n != 0 && plain_name_lanes(load_1_16(p, n)) == 0xffff;
+}
+
+inline bool value_has_cr_lf_nul(std::string_view value) {
+  const char* p = value.data();
+  size_t n = value.size();
+  for (; n > 16; p += 16, n -= 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    if (bad_value_lanes(v) != 0) return true;
+  }
+  return n != 0 && bad_value_lanes(load_1_16(p, n)) != 0;
+}
+#endif
+
+// The checks of check_header, inline for scan_response_headers: one vector pass over the
+// name and one over the value for the usual header; anything unusual in the name gets the
+// exact answer (and message) from check_header_exact.
+inline const char* check_field(std::string_view name, std::string_view value) {
+#if defined(__SSE2__)
+  if (!plain_name(name)) [[unlikely]] return check_header_exact(name, value);
+  if (value_has_cr_lf_nul(value)) [[unlikely]] {
+    return "Invalid header value: contains CR, LF, or null byte";
+  }
+  return nullptr;
+#else
+  return check_header_exact(name, value);
+#endif
+}
+
+}  // namespace
+
+const char* check_header(std::string_view name, std::string_view value) {
+  return check_field(name, value);
+}
+
 const char* scan_response_headers(std::span<const Header> headers, HeaderFacts& facts) {
   for (const Header& h : headers) {
-    if (const char* err = check_header(h.name, h.value)) return err;
+    if (const char* err = check_field(h.name, h.value)) return err;
     switch (h.name.size()) {
       case 4:
         if (iequals(h.name, "date")) facts.has_date = true;
