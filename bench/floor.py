@@ -19,26 +19,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import techniques  # noqa: E402  (wrk and /proc/PID/stat helpers)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def nginx_conf(work, port):
-    conf = os.path.join(work, "nginx.conf")
-    with open(conf, "w") as f:
-        f.write(f"""worker_processes 1; daemon off; pid {work}/nginx.pid; error_log {work}/err warn;
-events {{ worker_connections 2000; }}
-http {{ access_log off; keepalive_requests 1000000;
-  client_body_temp_path {work}/b; proxy_temp_path {work}/p; fastcgi_temp_path {work}/f;
-  uwsgi_temp_path {work}/u; scgi_temp_path {work}/s;
-  server {{ listen 127.0.0.1:{port} backlog=4096;
-    location = / {{ default_type text/plain; return 200 "Hello, World!"; }} }} }}
-""")
-    return conf
 
 
 def measure(argv, port, seconds, pid_of=None):
@@ -77,14 +62,9 @@ def main():
         for name, variant in order:
             port += 1  # a fresh port: a ring's teardown may still hold the last one
             if name == "nginx":
-                conf = nginx_conf(work, port)
-
-                def worker():
-                    time.sleep(0.2)
-                    master = int(open(os.path.join(work, "nginx.pid")).read())
-                    return int(open(f"/proc/{master}/task/{master}/children").read().split()[0])
+                conf = techniques.hello_nginx_conf(work, port)
                 m = measure(["taskset", "-c", "0", "nginx", "-c", conf], port, args.duration,
-                            worker)
+                            lambda: techniques.nginx_worker_pid(work))
             elif variant is None:
                 m = measure(["taskset", "-c", "0", args.binary, "native:hello", "--host",
                              "127.0.0.1", "--port", str(port), "-q", "--no-access-log",
@@ -96,8 +76,8 @@ def main():
             print(f"round {r} {name:26} {m[2]:9.0f} req/s {m[0]:6.2f} µs/req (user {m[1]:.2f})",
                   flush=True)
     print("load at end:", open("/proc/loadavg").read().strip())
-    print(f"\n| server | CPU µs/req | user µs/req | req/s | × nginx (median of per-round ratios) "
-          f"| every run (CPU µs/req) |\n|---|---:|---:|---:|---:|---|")
+    print("\n| server | CPU µs/req | user µs/req | req/s | × nginx (median of per-round ratios) "
+          "| every run (CPU µs/req) |\n|---|---:|---:|---:|---:|---|")
     for name, _ in rows:
         runs = res[name]
         ratios = [m[0] / n[0] for m, n in zip(runs, res["nginx"])]

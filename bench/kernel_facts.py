@@ -20,7 +20,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import techniques  # noqa: E402  (wrk and /proc/PID/stat helpers)
@@ -78,21 +77,10 @@ def main():
     p.add_argument("--events", default="raw_syscalls:sys_enter")
     args = p.parse_args()
     work = tempfile.mkdtemp(prefix="pagi-kernel-facts-")
-    conf = os.path.join(work, "nginx.conf")
-    with open(conf, "w") as f:
-        f.write(f"""worker_processes 1; daemon off; pid {work}/nginx.pid; error_log {work}/err warn;
-events {{ worker_connections 2000; }}
-http {{ access_log off; keepalive_requests 1000000;
-  client_body_temp_path {work}/b; proxy_temp_path {work}/p; fastcgi_temp_path {work}/f;
-  uwsgi_temp_path {work}/u; scgi_temp_path {work}/s;
-  server {{ listen 127.0.0.1:18999 backlog=4096;
-    location = / {{ default_type text/plain; return 200 "Hello, World!"; }} }} }}
-""")
+    conf = techniques.hello_nginx_conf(work, 18999)
 
     def nginx_worker():
-        time.sleep(0.2)
-        master = int(open(os.path.join(work, "nginx.pid")).read())
-        return int(open(f"/proc/{master}/task/{master}/children").read().split()[0])
+        return techniques.nginx_worker_pid(work)
 
     for _ in range(args.rounds):
         measure("native", ["taskset", "-c", "0", args.binary, "native:hello", "--host",

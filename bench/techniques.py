@@ -85,6 +85,30 @@ def wait_port(port):
             time.sleep(0.05)
 
 
+def hello_nginx_conf(work, port):
+    """An nginx.conf in `work`: one worker answering `return 200 "Hello, World!"` on
+    127.0.0.1:port, no access log (kernel_facts.py and floor.py; load.py writes its own, with
+    the other scenarios' locations)."""
+    conf = os.path.join(work, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(f"""worker_processes 1; daemon off; pid {work}/nginx.pid; error_log {work}/err warn;
+events {{ worker_connections 2000; }}
+http {{ access_log off; keepalive_requests 1000000;
+  client_body_temp_path {work}/b; proxy_temp_path {work}/p; fastcgi_temp_path {work}/f;
+  uwsgi_temp_path {work}/u; scgi_temp_path {work}/s;
+  server {{ listen 127.0.0.1:{port} backlog=4096;
+    location = / {{ default_type text/plain; return 200 "Hello, World!"; }} }} }}
+""")
+    return conf
+
+
+def nginx_worker_pid(work):
+    """The pid of the worker of the nginx started with hello_nginx_conf(work, ...)."""
+    time.sleep(0.2)
+    master = int(open(os.path.join(work, "nginx.pid")).read())
+    return int(open(f"/proc/{master}/task/{master}/children").read().split()[0])
+
+
 def measure(binary, disable, port, seconds, conns, extra, lua_path, cpus=("0", "1"),
             app="native:hello"):
     """One fresh server (`--cores 1`, pinned to cpus[0]) under wrk -t1 (pinned to cpus[1]):
