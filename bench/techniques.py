@@ -35,7 +35,7 @@ ROOT = load.ROOT
 # (label, PAGI_RING_DISABLE, what the technique does)
 VARIANTS = [
     ("all on", "", "SINGLE_ISSUER + DEFER_TASKRUN ring, registered ring fd, multishot accept "
-     "and multishot recv into a provided buffer ring"),
+     "and multishot recv into a provided buffer ring, TCP_DEFER_ACCEPT listeners"),
     ("no DEFER_TASKRUN", "defer-taskrun",
      "task work runs at any kernel exit (COOP_TASKRUN), not only inside io_uring_enter"),
     ("no task-run flag", "defer-taskrun,coop-taskrun",
@@ -43,6 +43,8 @@ VARIANTS = [
     ("no registered ring fd", "registered-fd", "io_uring_enter looks the ring's fd up each call"),
     ("no multishot recv", "multishot-recv", "a recv SQE is submitted after each completion"),
     ("no multishot accept", "multishot-accept", "an accept SQE is submitted per connection"),
+    ("no deferred accept", "defer-accept",
+     "listeners without TCP_DEFER_ACCEPT: the core is woken for the accept, then for the request"),
 ]
 
 ROWS = [

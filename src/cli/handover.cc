@@ -52,8 +52,8 @@ HandedSockets take_handed_sockets() {
   return h;
 }
 
-bool open_listener(const ListenSpec& spec, int cores, int backlog, HandedSockets& handed,
-                   server::Listener& l, std::string* error) {
+bool open_listener(const ListenSpec& spec, int cores, int backlog, bool defer_accept,
+                   HandedSockets& handed, server::Listener& l, std::string* error) {
   if (spec.kind == ListenSpec::Kind::kUnix) {
     std::vector<int> fds = server::claim_unix(handed.pool, spec.path);
     if (!fds.empty()) {
@@ -81,14 +81,16 @@ bool open_listener(const ListenSpec& spec, int cores, int backlog, HandedSockets
     LOG_DEBUG("%s: %zu inherited socket(s)", l.describe().c_str(), l.fds.size());
     return true;
   }
-  return server::open_tcp_listener(spec.host, spec.port, cores, backlog, l, error);
+  return server::open_tcp_listener(spec.host, spec.port, cores, backlog, defer_accept, l, error);
 }
 
-bool open_listeners(const Options& o, int cores, HandedSockets& handed,
+bool open_listeners(const Options& o, int cores, bool defer_accept, HandedSockets& handed,
                     std::vector<server::Listener>& out, std::string* error) {
   for (const ListenSpec& spec : o.listeners) {
     server::Listener l;
-    if (!open_listener(spec, cores, o.listener_backlog, handed, l, error)) return false;
+    if (!open_listener(spec, cores, o.listener_backlog, defer_accept, handed, l, error)) {
+      return false;
+    }
     out.push_back(std::move(l));
   }
   return true;

@@ -31,12 +31,13 @@ HandedSockets take_handed_sockets();
 
 // Opens one listener, adopting a handed socket where one matches (by ip:port or unix path; a
 // --port 0 listener adopts the handed socket on its host, whatever its port). `cores`: how
-// many SO_REUSEPORT sockets a TCP listener that is bound here gets.
-bool open_listener(const ListenSpec& spec, int cores, int backlog, HandedSockets& handed,
-                   server::Listener& l, std::string* error);
+// many SO_REUSEPORT sockets a TCP listener that is bound here gets; `defer_accept`: see
+// server::open_tcp_listener (an adopted socket keeps the options it has).
+bool open_listener(const ListenSpec& spec, int cores, int backlog, bool defer_accept,
+                   HandedSockets& handed, server::Listener& l, std::string* error);
 
 // The configured listeners (see open_listener).
-bool open_listeners(const Options& o, int cores, HandedSockets& handed,
+bool open_listeners(const Options& o, int cores, bool defer_accept, HandedSockets& handed,
                     std::vector<server::Listener>& out, std::string* error);
 
 // Handed sockets nothing matched are closed with a warning.

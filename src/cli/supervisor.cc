@@ -293,7 +293,8 @@ int run_server(const Options& o, const std::vector<std::string>& argv) {
       for (auto& l : ls) server::close_listener(l, unlink);
     }
   } listener_closer{config.listeners, unlink_sockets};
-  if (!open_listeners(o, cores, handed, config.listeners, &error)) {
+  bool defer_accept = (config.reactor.disabled & ring::kDeferAccept) == 0;
+  if (!open_listeners(o, cores, defer_accept, handed, config.listeners, &error)) {
     fprintf(stderr, "pagi-server: %s\n", error.c_str());
     return 1;
   }
@@ -304,7 +305,7 @@ int run_server(const Options& o, const std::vector<std::string>& argv) {
   std::optional<server::Listener> metrics_listener;
   if (o.metrics_listen) {
     server::Listener l;
-    if (!open_listener(*o.metrics_listen, 1, 64, handed, l, &error)) {
+    if (!open_listener(*o.metrics_listen, 1, 64, defer_accept, handed, l, &error)) {
       fprintf(stderr, "pagi-server: --metrics-listen: %s\n", error.c_str());
       return 1;  // the app's listeners are closed by listener_closer
     }

@@ -25,9 +25,9 @@ struct TechniqueName {
   std::string_view name;
 };
 constexpr TechniqueName kTechniqueNames[] = {
-    {kDeferTaskrun, "defer-taskrun"},   {kCoopTaskrun, "coop-taskrun"},
-    {kRegisteredFd, "registered-fd"},   {kMultishotRecv, "multishot-recv"},
-    {kMultishotAccept, "multishot-accept"},
+    {kDeferTaskrun, "defer-taskrun"},       {kCoopTaskrun, "coop-taskrun"},
+    {kRegisteredFd, "registered-fd"},       {kMultishotRecv, "multishot-recv"},
+    {kMultishotAccept, "multishot-accept"}, {kDeferAccept, "defer-accept"},
 };
 
 }  // namespace

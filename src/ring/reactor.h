@@ -66,14 +66,15 @@ struct alignas(64) LoopProgress {
   std::atomic<bool> waiting{false};
 };
 
-// Ring techniques that can be turned off one by one, to measure what each is worth
-// (PAGI_RING_DISABLE, bench/techniques.py). All are on in normal operation.
+// Ring (and listening socket) techniques that can be turned off one by one, to measure what
+// each is worth (PAGI_RING_DISABLE, bench/techniques.py). All are on in normal operation.
 enum Technique : unsigned {
   kDeferTaskrun = 1u << 0,     // SINGLE_ISSUER + DEFER_TASKRUN (off: COOP_TASKRUN)
   kCoopTaskrun = 1u << 1,      // COOP_TASKRUN where DEFER_TASKRUN is off (off: no task-run flag)
   kRegisteredFd = 1u << 2,     // io_uring_register_ring_fd
   kMultishotRecv = 1u << 3,    // one recv stays armed (off: a recv per completion)
   kMultishotAccept = 1u << 4,  // one accept stays armed (off: an accept per connection)
+  kDeferAccept = 1u << 5,      // TCP_DEFER_ACCEPT on the listeners we open (server::Listener)
 };
 
 // "defer-taskrun,multishot-recv" → a Technique mask. An unknown name is an error that lists

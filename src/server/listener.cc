@@ -84,8 +84,8 @@ std::vector<int> core_fds(const Listener& l, int core, int cores, bool* shared) 
   return out;
 }
 
-bool open_tcp_listener(const std::string& host, int port, int cores, int backlog, Listener& out,
-                       std::string* error) {
+bool open_tcp_listener(const std::string& host, int port, int cores, int backlog,
+                       bool defer_accept, Listener& out, std::string* error) {
   sockaddr_storage addr{};
   socklen_t addr_len = 0;
   if (!resolve_addr(host, port, addr, addr_len, error)) return false;
@@ -106,6 +106,7 @@ bool open_tcp_listener(const std::string& host, int port, int cores, int backlog
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (defer_accept) setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &one, sizeof(one));  // 1 s
     if (family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
     if (bind(fd, reinterpret_cast<sockaddr*>(&addr), addr_len) < 0) {
       *error = "cannot bind " + out.host + ":" + std::to_string(port) + ": " + strerror(errno);

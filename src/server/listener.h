@@ -24,9 +24,15 @@ struct Listener {
 };
 
 // Opens `cores` SO_REUSEPORT sockets on host:port (port 0: the kernel picks one, and the
-// other cores bind the same). Sets TCP_NODELAY (accepted sockets inherit it).
-bool open_tcp_listener(const std::string& host, int port, int cores, int backlog, Listener& out,
-                       std::string* error);
+// other cores bind the same). Sets TCP_NODELAY (accepted sockets inherit it) and, with
+// `defer_accept`, TCP_DEFER_ACCEPT: a connection is accepted once its first bytes are in (or
+// about a second after a silent client connected), so the core is woken once per new
+// connection, not once for the accept and again for the request (h2o does the same). Without
+// it a connection-per-request load costs the core ~20 % more CPU per request
+// (bench/results/2026-12-02-vm-techniques-defer-accept.md). Off only to measure it
+// (PAGI_RING_DISABLE=defer-accept).
+bool open_tcp_listener(const std::string& host, int port, int cores, int backlog,
+                       bool defer_accept, Listener& out, std::string* error);
 
 // Binds a unix socket. A stale socket file (nobody accepting) is removed first; a live one,
 // or a path that is not a socket, is an error. `mode` >= 0: chmod after bind.

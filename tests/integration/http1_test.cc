@@ -309,6 +309,12 @@ TEST(GracefulStop, InFlightRequestCompletesAndTheServerExitsZero) {
   std::this_thread::sleep_for(200ms);
   auto idle = Client::tcp(s->port());  // an idle keep-alive connection is closed at once
   ASSERT_TRUE(idle);
+  ASSERT_TRUE(idle->send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(idle->read_response());
+  // One that never sent a byte waits in the kernel (deferred accept, see Listen tests)
+  // until the listener closes as the server exits.
+  auto silent = Client::tcp(s->port());
+  ASSERT_TRUE(silent);
   std::this_thread::sleep_for(100ms);
   kill(s->pid(), SIGTERM);
   EXPECT_TRUE(idle->wait_closed(5s));
@@ -319,6 +325,7 @@ TEST(GracefulStop, InFlightRequestCompletesAndTheServerExitsZero) {
   EXPECT_EQ(r->body, "helloworld");
   EXPECT_TRUE(c->wait_closed(5s));  // no keep-alive during a drain
   EXPECT_EQ(s->stop(SIGTERM, 10s), 0);
+  EXPECT_TRUE(silent->wait_closed(5s));
 }
 
 TEST(GracefulStop, ShutdownTimeoutBoundsAStuckRequest) {

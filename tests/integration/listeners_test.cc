@@ -1,5 +1,6 @@
 // Listeners against the real binary: unix sockets (mode, stale and live files, removal at
-// exit, scope addresses), --listen mixing TCP and unix, IPv6, per-core TCP sockets.
+// exit, scope addresses), --listen mixing TCP and unix, IPv6, per-core TCP sockets, deferred
+// accept.
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -13,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "harness.h"
+#include "perl_fixture.h"  // ScopedEnv
 
 namespace pagi::test {
 namespace {
@@ -164,6 +166,69 @@ TEST(Listen, BusyPortFailsStartup) {
   close(fd);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.out.find("cannot bind"), std::string::npos) << r.out;
+}
+
+// The server side of connection `local_port` → `port` as `ss` sees it in `state`.
+bool server_side_in_state(int port, int local_port, const char* state) {
+  RunResult r = run_shell("ss -Htn state " + std::string(state) + " '( sport = :" +
+                          std::to_string(port) + " and dport = :" + std::to_string(local_port) +
+                          " )'");
+  return r.exit_code == 0 && contains(r.out, ":" + std::to_string(local_port));
+}
+
+int local_port_of(int fd) {
+  sockaddr_in a{};
+  socklen_t len = sizeof(a);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  return ntohs(a.sin_port);
+}
+
+// TCP_DEFER_ACCEPT: the kernel completes the handshake but hands the connection to the core
+// only with its first bytes, so a connection costs the core one wake-up, not two. A silent
+// client waits in SYN-RECV on the server side; its request is answered as usual.
+TEST(Listen, ConnectionIsAcceptedWithItsFirstBytes) {
+  std::string why;
+  auto s = Server::start({"native:hello", "--cores", "1"}, &why);
+  ASSERT_TRUE(s) << why;
+  auto c = Client::tcp(s->port());
+  ASSERT_TRUE(c);
+  int local = local_port_of(c->fd());
+  std::this_thread::sleep_for(200ms);
+  EXPECT_TRUE(server_side_in_state(s->port(), local, "syn-recv"));
+  EXPECT_FALSE(server_side_in_state(s->port(), local, "established"));
+  ASSERT_TRUE(c->send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto r = c->read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_TRUE(server_side_in_state(s->port(), local, "established"));
+}
+
+// Turned off (to measure it, PAGI_RING_DISABLE=defer-accept) the connection is accepted at once.
+TEST(Listen, WithoutDeferredAcceptASilentConnectionIsAcceptedAtOnce) {
+  ScopedEnv env("PAGI_RING_DISABLE", "defer-accept");
+  std::string why;
+  auto s = Server::start({"native:hello", "--cores", "1"}, &why);
+  ASSERT_TRUE(s) << why;
+  auto c = Client::tcp(s->port());
+  ASSERT_TRUE(c);
+  int local = local_port_of(c->fd());
+  std::this_thread::sleep_for(200ms);
+  EXPECT_TRUE(server_side_in_state(s->port(), local, "established"));
+  EXPECT_FALSE(server_side_in_state(s->port(), local, "syn-recv"));
+}
+
+// A client that connects and says nothing is still accepted (about a second later) and then
+// closed by the head timeout, as without deferred accept.
+TEST(Listen, SilentConnectionIsStillClosedByTheHeadTimeout) {
+  std::string why;
+  auto s = Server::start({"native:hello", "--cores", "1", "--timeout", "1"}, &why);
+  ASSERT_TRUE(s) << why;
+  auto c = Client::tcp(s->port());
+  ASSERT_TRUE(c);
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(c->wait_closed(std::chrono::seconds(10)));
+  auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(waited, 900ms);  // not before the head timeout
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// The server with each ring technique turned off (PAGI_RING_DISABLE, used by
+// The server with each ring technique (and deferred accept) turned off (PAGI_RING_DISABLE, used by
 // bench/techniques.py to measure what each is worth) still serves HTTP/1.1 correctly:
 // keep-alive, pipelining, a large upload over many receive buffers, concurrent connections
 // and a graceful stop. Unknown names are refused at start-up.
@@ -94,8 +94,9 @@ TEST_P(RingTechniques, ServerWithoutItStillServesCorrectly) {
 INSTANTIATE_TEST_SUITE_P(EachOff, RingTechniques,
                          ::testing::Values("defer-taskrun", "defer-taskrun,coop-taskrun",
                                            "registered-fd", "multishot-recv", "multishot-accept",
+                                           "defer-accept",
                                            "defer-taskrun,coop-taskrun,registered-fd,"
-                                           "multishot-recv,multishot-accept"),
+                                           "multishot-recv,multishot-accept,defer-accept"),
                          [](const ::testing::TestParamInfo<const char*>& p) {
                            std::string name;
                            for (const char* c = p.param; *c; ++c) {
