@@ -86,7 +86,10 @@ void H1Connection::on_input(std::string_view bytes) {
     ws_->on_input_copy(bytes);
     return;
   }
-  if (close_after_flush_) return;  // closing: whatever else comes is not read
+  if (close_after_flush_) {  // closing: whatever else comes is not read
+    if (!bytes.empty()) input_dropped_ = true;
+    return;
+  }
   if (sse_request_done_) return;   // an SSE client sends nothing after its request
   if (pending_bytes() == 0) {
     pending_in_.clear();
@@ -101,7 +104,11 @@ void H1Connection::on_input(std::string_view bytes) {
   pump();
   if (!incoming_.empty()) {
     // Not parsed yet (the parser is paused): the transport's buffer goes back to the kernel.
-    if (!close_after_flush_) pending_in_.append(incoming_);
+    if (!close_after_flush_) {
+      pending_in_.append(incoming_);
+    } else {
+      input_dropped_ = true;
+    }
     incoming_ = {};
     recheck = true;
   }
@@ -349,6 +356,7 @@ void H1Connection::start_exchange(RequestHead& head) {
   wants_receive_ = false;
   wants_writable_ = false;
   keep_alive_ = head.keep_alive() && !shutting_down_;
+  client_closes_ = !head.keep_alive();
   is_head_request_ = head.is_head();
   response_ = Response::kNone;
   framing_ = Framing::kNone;

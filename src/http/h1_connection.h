@@ -138,6 +138,14 @@ class H1Connection final : public Exchange, private ParserHandler {
   }
   // The connection closes once its output is sent: input from now on is dropped unread.
   bool closing_after_flush() const { return close_after_flush_; }
+  // Closing, and the client asked for it (`Connection: close`, HTTP/1.0 without keep-alive)
+  // and sent nothing past that request, which was read whole: it will send nothing more
+  // (RFC 9112 §9.6), so no late input can turn the close into a reset that loses our
+  // response, and the socket is closed without the lingering read (nginx decides the same).
+  bool close_is_agreed() const {
+    return close_after_flush_ && client_closes_ && !input_dropped_ && !parse_error_ &&
+           !parser_.in_message() && pending_bytes() == 0 && incoming_.empty() && !streaming();
+  }
   // No request in progress and no unparsed input: the idle timer applies.
   bool idle() const {
     return !exchange_open_ && !parser_.in_message() && pending_bytes() == 0;
@@ -313,6 +321,8 @@ class H1Connection final : public Exchange, private ParserHandler {
   bool client_gone_ = false;  // transport error: nothing more can be written
   bool input_eof_ = false;
   bool close_after_flush_ = false;
+  bool client_closes_ = false;  // this request said it is the connection's last
+  bool input_dropped_ = false;  // bytes came after the close was decided (never parsed)
   bool shutting_down_ = false;
   bool reading_ = true;
   bool in_pump_ = false;

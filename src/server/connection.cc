@@ -274,8 +274,9 @@ void Connection::settle() {
 }
 
 void Connection::begin_close() {
-  if (peer_eof_ || (st_ && st_->h1->output().size() > 0)) {
-    // The peer is gone (or something unsendable is left): nothing to linger for.
+  if (peer_eof_ || (st_ && (st_->h1->output().size() > 0 || st_->h1->close_is_agreed()))) {
+    // The peer is gone, or has said it sends no more (or something unsendable is left):
+    // nothing to linger for.
     hard_close();
     return;
   }

@@ -193,6 +193,43 @@ TEST_F(Http1, BytesSentAfterConnectionCloseDoNotResetTheResponse) {
   EXPECT_EQ(all.size(), used) << "nothing after the one response";
 }
 
+// Whether bytes the client sends after the server's FIN are answered with a reset (the
+// server's socket is closed) or taken (the server still reads them, and drops them). The
+// reset shows as an error on the next send: the first one has received the FIN, so a
+// recv would report end-of-stream before any error.
+bool late_bytes_are_reset(Client& c) {
+  if (::send(c.fd(), "late", 4, MSG_NOSIGNAL) != 4) return errno == ECONNRESET || errno == EPIPE;
+  std::this_thread::sleep_for(200ms);  // the RST, if any, comes back over loopback at once
+  if (::send(c.fd(), "more", 4, MSG_NOSIGNAL) == 4) return false;
+  return errno == ECONNRESET || errno == EPIPE;
+}
+
+// The client asked for the close and sent nothing more: it will send nothing more (RFC 9112
+// §9.6), so the server closes its socket at once instead of lingering for the client's FIN.
+TEST_F(Http1, AgreedCloseIsNotLingeredOn) {
+  auto c = Client::tcp(hello_->port());
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(c->send("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  auto r = c->read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "Hello, World!");
+  ASSERT_TRUE(c->wait_closed());
+  EXPECT_TRUE(late_bytes_are_reset(*c));
+}
+
+// A close the client did not ask for (here: a bad request) lingers: what the client sends
+// meanwhile is read and dropped, never answered with a reset that could cost it the response.
+TEST_F(Http1, CloseTheClientDidNotAskForLingers) {
+  auto c = Client::tcp(hello_->port());
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(c->send("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n"));
+  auto r = c->read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  ASSERT_TRUE(c->wait_closed());
+  EXPECT_FALSE(late_bytes_are_reset(*c));
+}
+
 TEST_F(Http1, HalfClosedClientStillGetsItsResponses) {
   auto c = Client::tcp(hello_->port());
   ASSERT_TRUE(c->send("GET / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n"));
