@@ -709,20 +709,20 @@ SendResult H1Connection::send_start(int status, std::span<const Header> headers,
     return SendResult::kInvalid;
   }
   HeaderFacts facts;
-  if (const char* err = scan_response_headers(headers, facts)) {
+  size_t before = out_.size();
+  if (const char* err = write_checked_head(out_, head_ != nullptr ? head_->version_minor() : 1,
+                                           status, headers, facts, *ctx_.date,
+                                           ctx_.server_header)) {
     error_ = err;
     return SendResult::kInvalid;
   }
+  // Held back until the framing is known (first body), so a failing app can still get a 500.
+  held_ = out_.size() - before;
   facts_ = facts;
   status_ = status;
   trailers_expected_ = trailers;
   if (facts.connection_close) keep_alive_ = false;
   if (shutting_down_) keep_alive_ = false;
-  size_t before = out_.size();
-  write_head(out_, head_ != nullptr ? head_->version_minor() : 1, status, headers, facts,
-             *ctx_.date, ctx_.server_header);
-  // Held back until the framing is known (first body), so a failing app can still get a 500.
-  held_ = out_.size() - before;
   response_ = Response::kHeadOpen;
   resp_started_ = true;
   return send_result();

@@ -52,6 +52,13 @@ void write_head(OutputQueue& out, int minor_version, int status, std::span<const
 void write_head(OutputQueue& out, int minor_version, int status, std::span<const Header> headers,
                 const HeaderFacts& facts, DateCache& date, std::string_view server);
 
+// scan_response_headers and the DateCache write_head in one pass over the headers, each
+// checked, noted and copied in turn: the same bytes, the same facts and the same first
+// error, on which nothing is written. The HTTP/1 exchange's head.
+const char* write_checked_head(OutputQueue& out, int minor_version, int status,
+                               std::span<const Header> headers, HeaderFacts& facts,
+                               DateCache& date, std::string_view server);
+
 // "content-length: N\r\n".
 void write_content_length(OutputQueue& out, uint64_t n);
 

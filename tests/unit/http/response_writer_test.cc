@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -233,6 +234,78 @@ TEST(ResponseWriter, CapacityResponseIsTheReferencesBytes) {
   size_t body = r.find("\r\n\r\n");
   ASSERT_NE(body, std::string_view::npos);
   EXPECT_EQ(r.size() - body - 4, 46u);
+}
+
+// write_checked_head against the two passes it replaces (scan_response_headers, then the
+// DateCache write_head): the same bytes, the same facts and the same first error, and
+// nothing written on an error, for heads that hit every branch of either.
+TEST(ResponseWriter, CheckedHeadIsTheTwoPasses) {
+  const std::string big(BlockPool::kCapacity, 'b');
+  const std::vector<std::vector<Header>> cases = {
+      {},
+      {{"content-type", "text/plain"}},
+      {{"Content-Type", "text/plain"}, {"Transfer-Encoding", "chunked"}, {"X-A", "1"}},
+      {{"date", "X"}},
+      {{"SERVER", "Mine/1"}},
+      {{"Date", "X"}, {"Server", "Mine/1"}},
+      {{"content-length", " 12 "}, {"Connection", "keep-alive, Close"}},
+      {{"content-length", "1"}, {"content-length", "1"}},
+      {{"content-length", "1"}, {"content-length", "2"}},
+      {{"content-length", "12x"}},
+      {{"x-ok", "1"}, {"x", "a\rb"}, {"bad name", "v"}},
+      {{"x-ok", "1"}, {"bad name", "v"}, {"x", "a\nb"}},
+      {{"", "v"}},
+      {{"x!#$%&'*+.^_`|~", "v"}},
+      {{"x-big", big}},
+      {{"x-big", big}, {"x", std::string_view("a\0b", 3)}},
+  };
+  const int statuses[] = {200, 404, 299, 999};
+  for (std::string_view server : {"PAGI::Server/x", ""}) {
+    for (const auto& headers : cases) {
+      for (int status : statuses) {
+        for (int minor : {0, 1}) {
+          SCOPED_TRACE(testing::Message() << "case " << (&headers - cases.data()) << " status "
+                                          << status << " minor " << minor << " server '"
+                                          << server << "'");
+          DateCache date;
+          BlockPool pool;
+          OutputQueue two(&pool), one(&pool);
+          HeaderFacts two_facts, one_facts;
+          const char *two_err, *one_err;
+          std::string before;
+          do {  // both within one second, so both carry the same Date
+            two.clear();
+            one.clear();
+            two.append("before ");
+            one.append("before ");
+            two_facts = one_facts = HeaderFacts();
+            before = date.get();
+            two_err = scan_response_headers(headers, two_facts);
+            if (two_err == nullptr) {
+              write_head(two, minor, status, headers, two_facts, date, server);
+            }
+            one_err = write_checked_head(one, minor, status, headers, one_facts, date, server);
+          } while (before != date.get());
+          if (two_err == nullptr) {
+            EXPECT_EQ(one_err, nullptr);
+          } else {
+            EXPECT_STREQ(one_err, two_err);
+          }
+          EXPECT_EQ(str(one), str(two));
+          EXPECT_EQ(one.size(), two.size());
+          EXPECT_EQ(one_facts.has_date, two_facts.has_date);
+          EXPECT_EQ(one_facts.has_server, two_facts.has_server);
+          EXPECT_EQ(one_facts.has_content_length, two_facts.has_content_length);
+          EXPECT_EQ(one_facts.content_length, two_facts.content_length);
+          EXPECT_EQ(one_facts.connection_close, two_facts.connection_close);
+          if (two_err != nullptr) {
+            EXPECT_EQ(str(one), "before ");
+          }
+          if (HasFailure()) return;
+        }
+      }
+    }
+  }
 }
 
 TEST(DateCacheFormat, ImfFixdate) {
