@@ -314,5 +314,42 @@ TEST(DateCacheFormat, ImfFixdate) {
   EXPECT_EQ(std::string(out, 29), "Mon, 30 Nov 2026 00:00:00 GMT");
 }
 
+// The cached lines follow the server they are asked for, whatever byte of it changes and
+// however long it is (the compare goes by words), and the clock's second.
+TEST(DateCacheLines, FollowTheServerAndTheSecond) {
+  DateCache date;
+  auto want = [&](std::string_view server) {
+    std::string d(date.get());
+    return server.empty() ? "date: " + d + "\r\n"
+                          : "date: " + d + "\r\nServer: " + std::string(server) + "\r\n";
+  };
+  std::vector<std::string> servers = {"PAGI::Server/0.1.0 (pagi-server)", "", "S", "1234567",
+                                      "12345678", "123456789"};
+  for (size_t len : {8u, 9u, 16u, 17u, 32u, 33u}) {
+    std::string base(len, 'k');
+    servers.push_back(base);
+    for (size_t at = 0; at < len; ++at) {
+      std::string s = base;
+      s[at] = 'x';
+      servers.push_back(s);
+      servers.push_back(base);
+    }
+  }
+  for (const std::string& server : servers) {
+    std::string got, expected;
+    do {  // in one second: compare with the get() of the same second
+      got = std::string(date.lines(server));
+      expected = want(server);
+    } while (std::string_view(expected).substr(6, 29) != std::string_view(got).substr(6, 29));
+    EXPECT_EQ(got, expected) << server;
+  }
+  std::string first(date.lines("S"));
+  while (std::string_view(date.lines("S")) == first) {
+  }
+  std::string next(date.lines("S"));
+  EXPECT_NE(next.substr(6, 29), first.substr(6, 29));
+  EXPECT_EQ(next.substr(35), "\r\nServer: S\r\n");
+}
+
 }  // namespace
 }  // namespace pagi::http
