@@ -475,26 +475,37 @@ void write_head(OutputQueue& out, int minor_version, int status, std::span<const
   write_head_impl(out, minor_version, status, headers, facts, lines.substr(6, 29), server, lines);
 }
 
-void write_content_length(OutputQueue& out, uint64_t n) {
+void write_content_length(OutputQueue& out, uint64_t n, std::string_view then) {
+  // "00".."99": the usual small body's digits two at a time (to_chars is a call).
+  static constexpr auto kPairs = [] {
+    std::array<char, 200> t{};
+    for (int i = 0; i < 100; ++i) {
+      t[size_t(2 * i)] = char('0' + i / 10);
+      t[size_t(2 * i + 1)] = char('0' + i % 10);
+    }
+    return t;
+  }();
   constexpr std::string_view kName = "content-length: ";
-  char* start = out.reserve(kName.size() + 20 + 2);
+  char* start = out.reserve(kName.size() + 20 + 2 + then.size());
   std::memcpy(start, kName.data(), kName.size());
   char* p = start + kName.size();
-  if (n < 10000) {
-    // The usual small body: its digits directly (to_chars is a call and a table walk).
-    size_t digits = n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : 4;
-    char* q = p + digits;
-    do {
-      *--q = char('0' + n % 10);
-      n /= 10;
-    } while (n != 0);
-    p += digits;
+  if (n < 10) {
+    *p++ = char('0' + n);
+  } else if (n < 100) {
+    std::memcpy(p, &kPairs[2 * n], 2);
+    p += 2;
+  } else if (n < 10000) {
+    if (n >= 1000) *p++ = char('0' + n / 1000);
+    std::memcpy(p, &kPairs[2 * (n / 10 % 100)], 2);
+    p[2] = char('0' + n % 10);
+    p += 3;
   } else {
     p = std::to_chars(p, p + 20, n).ptr;
   }
   p[0] = '\r';
   p[1] = '\n';
-  out.commit(size_t(p + 2 - start));
+  copy_short(p + 2, then.data(), then.size());
+  out.commit(size_t(p + 2 + then.size() - start));
 }
 
 void write_chunk(OutputQueue& out, std::string_view data) {

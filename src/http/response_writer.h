@@ -59,8 +59,8 @@ const char* write_checked_head(OutputQueue& out, int minor_version, int status,
                                std::span<const Header> headers, HeaderFacts& facts,
                                DateCache& date, std::string_view server);
 
-// "content-length: N\r\n".
-void write_content_length(OutputQueue& out, uint64_t n);
+// "content-length: N\r\n", then `then` (the short rest of the head) in the same room.
+void write_content_length(OutputQueue& out, uint64_t n, std::string_view then = {});
 
 // One chunk: size line, data, CRLF. Empty data writes nothing (an empty chunk would end
 // the body).

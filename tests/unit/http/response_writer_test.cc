@@ -207,6 +207,23 @@ TEST(ResponseWriter, ContentLengthAndConnectionFacts) {
   EXPECT_NE(scan_response_headers(two, conflict), nullptr);
 }
 
+// Small lengths are written from a table of digit pairs, larger ones by to_chars: every
+// number across the boundaries gives its decimal digits, and `then` follows the line.
+TEST(ResponseWriter, ContentLengthLineIsTheDecimalLength) {
+  BlockPool pool;
+  std::vector<uint64_t> ns;
+  for (uint64_t n = 0; n <= 10100; ++n) ns.push_back(n);
+  for (uint64_t n : {99999ull, 100000ull, 4294967296ull, 18446744073709551615ull}) ns.push_back(n);
+  for (uint64_t n : ns) {
+    OutputQueue q(&pool);
+    write_content_length(q, n);
+    ASSERT_EQ(str(q), "content-length: " + std::to_string(n) + "\r\n");
+  }
+  OutputQueue q(&pool);
+  write_content_length(q, 13, "connection: close\r\n\r\n");
+  EXPECT_EQ(str(q), "content-length: 13\r\nconnection: close\r\n\r\n");
+}
+
 TEST(ResponseWriter, Chunks) {
   BlockPool pool;
   OutputQueue q(&pool);
