@@ -73,13 +73,29 @@ class BlockPool {
   BlockPool& operator=(const BlockPool&) = delete;
   ~BlockPool();
 
-  Block* get();
-  void put(Block* b);
+  // Inline for the free list: a connection takes and gives back a block per response.
+  Block* get() {
+    Block* b = free_;
+    if (b == nullptr) [[unlikely]] return allocate();
+    free_ = b->next;
+    --free_count_;
+    b->next = nullptr;
+    b->begin = b->end = 0;
+    return b;
+  }
+  void put(Block* b) {
+    if (free_count_ >= max_free_) [[unlikely]] return release(b);
+    b->next = free_;
+    free_ = b;
+    ++free_count_;
+  }
 
   size_t free_count() const { return free_count_; }
   size_t allocated() const { return allocated_; }
 
  private:
+  Block* allocate();       // a new block from the heap
+  void release(Block* b);  // back to the heap
   Block* free_ = nullptr;
   size_t free_count_ = 0;
   size_t max_free_;
@@ -128,13 +144,23 @@ class OutputQueue {
 
   // Up to `max` iovecs covering at most `limit` bytes from the front. Returns the count.
   int gather(iovec* iov, int max, size_t limit) const;
-  void consume(size_t n);
+  void consume(size_t n) {
+    if (n == size_ && head_ == tail_ && head_ != nullptr) {
+      // Everything, from one block (a whole small response): the block goes back at once.
+      pool_->put(head_);
+      head_ = tail_ = nullptr;
+      size_ = 0;
+      return;
+    }
+    consume_slow(n);
+  }
   void truncate(size_t new_size);
   void clear();
 
  private:
   void append_slow(std::string_view bytes);
   char* reserve_slow(size_t want);  // appends a block
+  void consume_slow(size_t n);      // across blocks, or part of one
 
   BlockPool* pool_;
   Block* head_ = nullptr;

@@ -33,6 +33,39 @@ TEST(OutputQueue, AppendsAcrossBlocksAndReturnsThemToThePool) {
   EXPECT_EQ(pool.allocated(), 3u);
 }
 
+// The free list is reused first and never holds more than max_free blocks: the rest of a
+// burst goes back to the heap. A whole one-block response gives its block back at once.
+TEST(BlockPool, ReusesFreeBlocksAndFreesPastMaxFree) {
+  BlockPool pool(2);
+  Block* a = pool.get();
+  Block* b = pool.get();
+  Block* c = pool.get();
+  EXPECT_EQ(pool.allocated(), 3u);
+  pool.put(a);
+  pool.put(b);
+  pool.put(c);
+  EXPECT_EQ(pool.free_count(), 2u);
+  EXPECT_EQ(pool.allocated(), 2u);
+  Block* again = pool.get();
+  EXPECT_EQ(again, b);  // the last one kept
+  EXPECT_EQ(again->begin, 0u);
+  EXPECT_EQ(again->end, 0u);
+  EXPECT_EQ(again->next, nullptr);
+  EXPECT_EQ(pool.allocated(), 2u);
+  pool.put(again);
+  {
+    OutputQueue q(&pool);
+    q.append("HTTP/1.1 200 OK\r\n\r\n");
+    EXPECT_EQ(pool.free_count(), 1u);
+    q.consume(q.size());
+    EXPECT_TRUE(q.empty());
+    EXPECT_EQ(pool.free_count(), 2u);
+    q.append("next");
+    EXPECT_EQ(drain(q), "next");
+  }
+  EXPECT_EQ(pool.free_count(), pool.allocated());
+}
+
 TEST(OutputQueue, PartialConsumeKeepsTheRestInOrder) {
   BlockPool pool;
   OutputQueue q(&pool);
