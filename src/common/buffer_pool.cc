@@ -52,7 +52,7 @@ char* OutputQueue::reserve_slow(size_t want) {
   return tail_->data() + tail_->end;
 }
 
-int OutputQueue::gather(iovec* iov, int max, size_t limit) const {
+int OutputQueue::gather_blocks(iovec* iov, int max, size_t limit) const {
   int n = 0;
   for (Block* b = head_; b != nullptr && n < max && limit > 0; b = b->next) {
     size_t len = std::min<size_t>(b->end - b->begin, limit);

@@ -5,6 +5,7 @@
 
 #include <sys/uio.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -143,7 +144,17 @@ class OutputQueue {
   }
 
   // Up to `max` iovecs covering at most `limit` bytes from the front. Returns the count.
-  int gather(iovec* iov, int max, size_t limit) const;
+  // Inline for one block, what a small response is.
+  int gather(iovec* iov, int max, size_t limit) const {
+    if (head_ != nullptr && head_ == tail_ && max > 0) {
+      size_t len = std::min<size_t>(head_->end - head_->begin, limit);
+      if (len == 0) return 0;
+      iov[0].iov_base = head_->data() + head_->begin;
+      iov[0].iov_len = len;
+      return 1;
+    }
+    return gather_blocks(iov, max, limit);
+  }
   void consume(size_t n) {
     if (n == size_ && head_ == tail_ && head_ != nullptr) {
       // Everything, from one block (a whole small response): the block goes back at once.
@@ -161,6 +172,7 @@ class OutputQueue {
   void append_slow(std::string_view bytes);
   char* reserve_slow(size_t want);  // appends a block
   void consume_slow(size_t n);      // across blocks, or part of one
+  int gather_blocks(iovec* iov, int max, size_t limit) const;
 
   BlockPool* pool_;
   Block* head_ = nullptr;

@@ -86,6 +86,28 @@ TEST(OutputQueue, GatherRespectsTheLimit) {
   EXPECT_EQ(std::string(static_cast<char*>(iov[0].iov_base), iov[0].iov_len), "abcd");
 }
 
+// One block (the inline case) and several: the unsent bytes from where the last consume
+// left off, nothing for no room (max or limit 0) or an empty queue.
+TEST(OutputQueue, GatherOneBlockAndMany) {
+  BlockPool pool;
+  OutputQueue q(&pool);
+  iovec iov[4];
+  EXPECT_EQ(q.gather(iov, 4, 100), 0);
+  q.append("abcdef");
+  q.consume(2);
+  ASSERT_EQ(q.gather(iov, 4, 100), 1);
+  EXPECT_EQ(std::string(static_cast<char*>(iov[0].iov_base), iov[0].iov_len), "cdef");
+  EXPECT_EQ(q.gather(iov, 0, 100), 0);
+  EXPECT_EQ(q.gather(iov, 4, 0), 0);
+  std::string big(BlockPool::kCapacity, 'x');
+  q.append(big);
+  ASSERT_EQ(q.gather(iov, 4, 100000), 2);
+  EXPECT_EQ(iov[0].iov_len + iov[1].iov_len, 4 + big.size());
+  ASSERT_EQ(q.gather(iov, 1, 100000), 1);
+  EXPECT_EQ(std::string(static_cast<char*>(iov[0].iov_base), 4), "cdef");
+  EXPECT_EQ(q.gather(iov, 4, 0), 0);
+}
+
 TEST(OutputQueue, TruncateDropsTheTailAcrossBlocks) {
   BlockPool pool;
   OutputQueue q(&pool);
