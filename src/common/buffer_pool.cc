@@ -43,13 +43,9 @@ void OutputQueue::append_slow(std::string_view bytes) {
 char* OutputQueue::reserve_slow(size_t want) {
   (void)want;
   Block* b = pool_->get();
-  if (tail_ != nullptr) {
-    tail_->next = b;
-  } else {
-    head_ = b;
-  }
+  tail_->next = b;  // the empty queue is reserve()'s own case
   tail_ = b;
-  return tail_->data() + tail_->end;
+  return b->data();
 }
 
 int OutputQueue::gather_blocks(iovec* iov, int max, size_t limit) const {

@@ -136,6 +136,11 @@ class OutputQueue {
     if (tail_ != nullptr && BlockPool::kCapacity - tail_->end >= want) {
       return tail_->data() + tail_->end;
     }
+    if (tail_ == nullptr) {
+      // An empty queue (every response of a keep-alive connection starts so): a pooled block.
+      head_ = tail_ = pool_->get();
+      return tail_->data();
+    }
     return reserve_slow(want);
   }
   void commit(size_t used) {
@@ -170,7 +175,7 @@ class OutputQueue {
 
  private:
   void append_slow(std::string_view bytes);
-  char* reserve_slow(size_t want);  // appends a block
+  char* reserve_slow(size_t want);  // appends a block to the non-empty queue
   void consume_slow(size_t n);      // across blocks, or part of one
   int gather_blocks(iovec* iov, int max, size_t limit) const;
 
