@@ -179,8 +179,9 @@ std::string_view cached_lines(std::string_view lines, const HeaderFacts& facts,
   return from < to ? lines.substr(from, to - from) : std::string_view();
 }
 
-// The head of write_head. `lines` is DateCache::lines (Date line, then the Server line if
-// any) or empty, in which case `date` and `server` are written piece by piece.
+// The head of write_head, and of write_checked_head for an unregistered status or a head
+// past one block. `lines` is DateCache::lines (Date line, then the Server line if any) or
+// empty, in which case `date` and `server` are written piece by piece.
 void write_head_impl(OutputQueue& out, int minor_version, int status,
                      std::span<const Header> headers, const HeaderFacts& facts,
                      std::string_view date, std::string_view server, std::string_view lines) {
@@ -468,12 +469,6 @@ const char* write_checked_head(OutputQueue& out, int minor_version, int status,
 void write_head(OutputQueue& out, int minor_version, int status, std::span<const Header> headers,
                 const HeaderFacts& facts, std::string_view date, std::string_view server) {
   write_head_impl(out, minor_version, status, headers, facts, date, server, {});
-}
-
-void write_head(OutputQueue& out, int minor_version, int status, std::span<const Header> headers,
-                const HeaderFacts& facts, DateCache& date, std::string_view server) {
-  std::string_view lines = date.lines(server);
-  write_head_impl(out, minor_version, status, headers, facts, lines.substr(6, 29), server, lines);
 }
 
 void write_content_length(OutputQueue& out, uint64_t n, std::string_view then) {

@@ -18,7 +18,8 @@ namespace pagi::http {
 // Reason phrase for a status code ("Unknown" for codes without a registered phrase).
 std::string_view reason_phrase(int status);
 
-// What the app's own headers say about framing; filled by scan_response_headers.
+// What the app's own headers say about framing; filled by scan_response_headers and
+// write_checked_head.
 struct HeaderFacts {
   bool has_date = false;
   bool has_server = false;
@@ -47,14 +48,11 @@ enum class Framing : uint8_t {
 // adds those once it knows the framing.
 void write_head(OutputQueue& out, int minor_version, int status, std::span<const Header> headers,
                 const HeaderFacts& facts, std::string_view date, std::string_view server);
-// The same bytes, with the Date and Server lines copied whole from the cache's per-second
-// DateCache::lines.
-void write_head(OutputQueue& out, int minor_version, int status, std::span<const Header> headers,
-                const HeaderFacts& facts, DateCache& date, std::string_view server);
 
-// scan_response_headers and the DateCache write_head in one pass over the headers, each
-// checked, noted and copied in turn: the same bytes, the same facts and the same first
-// error, on which nothing is written. The HTTP/1 exchange's head.
+// scan_response_headers and write_head (with the date of date.get()) in one pass over the
+// headers, each checked, noted and copied in turn: the same bytes, the same facts and the
+// same first error, on which nothing is written. The Date and Server lines are copied whole
+// from the cache's per-second DateCache::lines. The HTTP/1 exchange's head.
 const char* write_checked_head(OutputQueue& out, int minor_version, int status,
                                std::span<const Header> headers, HeaderFacts& facts,
                                DateCache& date, std::string_view server);

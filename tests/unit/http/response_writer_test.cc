@@ -253,8 +253,8 @@ TEST(ResponseWriter, CapacityResponseIsTheReferencesBytes) {
   EXPECT_EQ(r.size() - body - 4, 46u);
 }
 
-// write_checked_head against the two passes it replaces (scan_response_headers, then the
-// DateCache write_head): the same bytes, the same facts and the same first error, and
+// write_checked_head against the two passes it replaces (scan_response_headers, then
+// write_head with the date piece by piece): the same bytes, the same facts and the same first error, and
 // nothing written on an error, for heads that hit every branch of either.
 TEST(ResponseWriter, CheckedHeadIsTheTwoPasses) {
   const std::string big(BlockPool::kCapacity, 'b');
@@ -299,7 +299,7 @@ TEST(ResponseWriter, CheckedHeadIsTheTwoPasses) {
             before = date.get();
             two_err = scan_response_headers(headers, two_facts);
             if (two_err == nullptr) {
-              write_head(two, minor, status, headers, two_facts, date, server);
+              write_head(two, minor, status, headers, two_facts, before, server);
             }
             one_err = write_checked_head(one, minor, status, headers, one_facts, date, server);
           } while (before != date.get());
