@@ -444,15 +444,20 @@ const char* write_checked_head(OutputQueue& out, int minor_version, int status,
                     lines);
     return nullptr;
   }
-  // Bytes are only committed once every header has passed: a refused head writes nothing
-  // (the room reserved may be a new empty block, which the next write uses).
+  // Bytes are only committed once every header has passed: a refused head writes nothing.
+  // The room reserved may be a new empty block: an otherwise empty queue gives it back (an
+  // idle connection holds none), behind unsent bytes the next write uses it.
   char* start = out.reserve(n);
+  auto refuse = [&out](const char* err) {
+    if (out.empty()) out.clear();
+    return err;
+  };
   Cursor c{start};
   c.put(status_line);
   if (minor_version == 0) start[7] = '0';  // "HTTP/1.0"
   for (const Header& h : headers) {
-    if (const char* err = check_field(h.name, h.value)) [[unlikely]] return err;
-    if (const char* err = note_header(h, facts)) [[unlikely]] return err;
+    if (const char* err = check_field(h.name, h.value)) [[unlikely]] return refuse(err);
+    if (const char* err = note_header(h, facts)) [[unlikely]] return refuse(err);
     if (is_transfer_encoding(h.name)) continue;
     c.put(h.name);
     c.p[0] = ':';

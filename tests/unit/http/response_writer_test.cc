@@ -331,6 +331,23 @@ TEST(DateCacheFormat, ImfFixdate) {
   EXPECT_EQ(std::string(out, 29), "Mon, 30 Nov 2026 00:00:00 GMT");
 }
 
+// A refused head on an empty queue leaves no block behind (an idle connection holds none).
+TEST(ResponseWriter, RefusedCheckedHeadKeepsNoBlock) {
+  BlockPool pool;
+  DateCache date;
+  OutputQueue q(&pool);
+  Header bad[] = {{"content-type", "text/plain"}, {"x", "a\r\nb"}};
+  HeaderFacts facts;
+  EXPECT_STREQ(write_checked_head(q, 1, 200, bad, facts, date, "S"),
+               "Invalid header value: contains CR, LF, or null byte");
+  EXPECT_TRUE(q.empty());
+  EXPECT_EQ(pool.free_count(), pool.allocated());
+  Header good[] = {{"content-type", "text/plain"}};
+  HeaderFacts ok;
+  EXPECT_EQ(write_checked_head(q, 1, 200, good, ok, date, "S"), nullptr);
+  EXPECT_TRUE(str(q).starts_with("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ndate: "));
+}
+
 // The cached lines follow the server they are asked for, whatever byte of it changes and
 // however long it is (the compare goes by words), and the clock's second.
 TEST(DateCacheLines, FollowTheServerAndTheSecond) {
