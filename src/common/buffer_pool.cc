@@ -16,30 +16,18 @@ BlockPool::~BlockPool() {
   }
 }
 
-Block* BlockPool::get() {
-  Block* b = free_;
-  if (b != nullptr) {
-    free_ = b->next;
-    --free_count_;
-  } else {
-    b = static_cast<Block*>(std::malloc(kBlockBytes));
-    if (b == nullptr) throw std::bad_alloc();
-    ++allocated_;
-  }
+Block* BlockPool::allocate() {
+  auto* b = static_cast<Block*>(std::malloc(kBlockBytes));
+  if (b == nullptr) throw std::bad_alloc();
+  ++allocated_;
   b->next = nullptr;
   b->begin = b->end = 0;
   return b;
 }
 
-void BlockPool::put(Block* b) {
-  if (free_count_ >= max_free_) {
-    std::free(b);
-    --allocated_;
-    return;
-  }
-  b->next = free_;
-  free_ = b;
-  ++free_count_;
+void BlockPool::release(Block* b) {
+  std::free(b);
+  --allocated_;
 }
 
 void OutputQueue::append_slow(std::string_view bytes) {
@@ -55,16 +43,12 @@ void OutputQueue::append_slow(std::string_view bytes) {
 char* OutputQueue::reserve_slow(size_t want) {
   (void)want;
   Block* b = pool_->get();
-  if (tail_ != nullptr) {
-    tail_->next = b;
-  } else {
-    head_ = b;
-  }
+  tail_->next = b;  // the empty queue is reserve()'s own case
   tail_ = b;
-  return tail_->data() + tail_->end;
+  return b->data();
 }
 
-int OutputQueue::gather(iovec* iov, int max, size_t limit) const {
+int OutputQueue::gather_blocks(iovec* iov, int max, size_t limit) const {
   int n = 0;
   for (Block* b = head_; b != nullptr && n < max && limit > 0; b = b->next) {
     size_t len = std::min<size_t>(b->end - b->begin, limit);
@@ -77,14 +61,7 @@ int OutputQueue::gather(iovec* iov, int max, size_t limit) const {
   return n;
 }
 
-void OutputQueue::consume(size_t n) {
-  if (n == size_ && head_ == tail_ && head_ != nullptr) {
-    // Everything, from one block (a whole small response): the block goes back at once.
-    pool_->put(head_);
-    head_ = tail_ = nullptr;
-    size_ = 0;
-    return;
-  }
+void OutputQueue::consume_slow(size_t n) {
   size_ -= n;
   while (n > 0 && head_ != nullptr) {
     size_t len = head_->end - head_->begin;

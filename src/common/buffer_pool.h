@@ -5,6 +5,7 @@
 
 #include <sys/uio.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -73,13 +74,29 @@ class BlockPool {
   BlockPool& operator=(const BlockPool&) = delete;
   ~BlockPool();
 
-  Block* get();
-  void put(Block* b);
+  // Inline for the free list: a connection takes and gives back a block per response.
+  Block* get() {
+    Block* b = free_;
+    if (b == nullptr) [[unlikely]] return allocate();
+    free_ = b->next;
+    --free_count_;
+    b->next = nullptr;
+    b->begin = b->end = 0;
+    return b;
+  }
+  void put(Block* b) {
+    if (free_count_ >= max_free_) [[unlikely]] return release(b);
+    b->next = free_;
+    free_ = b;
+    ++free_count_;
+  }
 
   size_t free_count() const { return free_count_; }
   size_t allocated() const { return allocated_; }
 
  private:
+  Block* allocate();       // a new block from the heap
+  void release(Block* b);  // back to the heap
   Block* free_ = nullptr;
   size_t free_count_ = 0;
   size_t max_free_;
@@ -119,6 +136,11 @@ class OutputQueue {
     if (tail_ != nullptr && BlockPool::kCapacity - tail_->end >= want) {
       return tail_->data() + tail_->end;
     }
+    if (tail_ == nullptr) {
+      // An empty queue (every response of a keep-alive connection starts so): a pooled block.
+      head_ = tail_ = pool_->get();
+      return tail_->data();
+    }
     return reserve_slow(want);
   }
   void commit(size_t used) {
@@ -127,14 +149,35 @@ class OutputQueue {
   }
 
   // Up to `max` iovecs covering at most `limit` bytes from the front. Returns the count.
-  int gather(iovec* iov, int max, size_t limit) const;
-  void consume(size_t n);
+  // Inline for one block, what a small response is.
+  int gather(iovec* iov, int max, size_t limit) const {
+    if (head_ != nullptr && head_ == tail_ && max > 0) {
+      size_t len = std::min<size_t>(head_->end - head_->begin, limit);
+      if (len == 0) return 0;
+      iov[0].iov_base = head_->data() + head_->begin;
+      iov[0].iov_len = len;
+      return 1;
+    }
+    return gather_blocks(iov, max, limit);
+  }
+  void consume(size_t n) {
+    if (n == size_ && head_ == tail_ && head_ != nullptr) {
+      // Everything, from one block (a whole small response): the block goes back at once.
+      pool_->put(head_);
+      head_ = tail_ = nullptr;
+      size_ = 0;
+      return;
+    }
+    consume_slow(n);
+  }
   void truncate(size_t new_size);
   void clear();
 
  private:
   void append_slow(std::string_view bytes);
-  char* reserve_slow(size_t want);  // appends a block
+  char* reserve_slow(size_t want);  // appends a block to the non-empty queue
+  void consume_slow(size_t n);      // across blocks, or part of one
+  int gather_blocks(iovec* iov, int max, size_t limit) const;
 
   BlockPool* pool_;
   Block* head_ = nullptr;

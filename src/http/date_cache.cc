@@ -18,18 +18,21 @@ void DateCache::format(time_t t, char out[29]) {
   for (int i = 0; i < 29; ++i) out[i] = tmp[i];
 }
 
-std::string_view DateCache::get() {
-  time_t now = time(nullptr);  // vDSO
+void DateCache::set_second(time_t now) {
   if (now != last_) {
     format(now, buf_);
     last_ = now;
   }
+}
+
+std::string_view DateCache::get() {
+  set_second(time(nullptr));  // vDSO
   return std::string_view(buf_, 29);
 }
 
-std::string_view DateCache::lines(std::string_view server) {
-  get();
-  if (lines_.empty() || server != server_) {
+std::string_view DateCache::refresh_lines(std::string_view server, time_t now) {
+  set_second(now);
+  if (lines_.empty() || !same_server(server)) {
     server_.assign(server);
     lines_.assign("date: ");
     lines_.append(buf_, 29);
@@ -39,11 +42,10 @@ std::string_view DateCache::lines(std::string_view server) {
       lines_.append(server);
       lines_.append("\r\n");
     }
-    lines_time_ = last_;
-  } else if (lines_time_ != last_) {
+  } else {
     lines_.replace(6, 29, buf_, 29);
-    lines_time_ = last_;
   }
+  lines_time_ = now;
   return lines_;
 }
 

@@ -717,20 +717,20 @@ SendResult H1Connection::send_start(int status, std::span<const Header> headers,
     return SendResult::kInvalid;
   }
   HeaderFacts facts;
-  if (const char* err = scan_response_headers(headers, facts)) {
+  size_t before = out_.size();
+  if (const char* err = write_checked_head(out_, head_ != nullptr ? head_->version_minor() : 1,
+                                           status, headers, facts, *ctx_.date,
+                                           ctx_.server_header)) {
     error_ = err;
     return SendResult::kInvalid;
   }
+  // Held back until the framing is known (first body), so a failing app can still get a 500.
+  held_ = out_.size() - before;
   facts_ = facts;
   status_ = status;
   trailers_expected_ = trailers;
   if (facts.connection_close) keep_alive_ = false;
   if (shutting_down_) keep_alive_ = false;
-  size_t before = out_.size();
-  write_head(out_, head_ != nullptr ? head_->version_minor() : 1, status, headers, facts,
-             *ctx_.date, ctx_.server_header);
-  // Held back until the framing is known (first body), so a failing app can still get a 500.
-  held_ = out_.size() - before;
   response_ = Response::kHeadOpen;
   resp_started_ = true;
   return send_result();
@@ -743,20 +743,19 @@ void H1Connection::close_head(bool final_body, size_t body_len) {
     final_body = true;  // a file: its whole length is known before its first piece
     body_len = size_t(announced_length_);
   }
+  bool add_length = false;  // a content-length line of body_len
   if (is_head_request_ || !status_has_body(status_)) {
     framing_ = Framing::kNone;
     // A HEAD response announces the length the GET would have had, when it is known.
-    if (is_head_request_ && status_has_body(status_) && !facts_.has_content_length &&
-        final_body) {
-      write_content_length(out_, body_len);
-    }
+    add_length = is_head_request_ && status_has_body(status_) && !facts_.has_content_length &&
+                 final_body;
   } else if (facts_.has_content_length) {
     framing_ = Framing::kContentLength;
     cl_remaining_ = facts_.content_length;
   } else if (final_body && !chunk_for_trailers) {
     framing_ = Framing::kContentLength;
     cl_remaining_ = body_len;
-    write_content_length(out_, body_len);
+    add_length = true;
   } else if (minor == 1) {
     framing_ = Framing::kChunked;
     out_.append("Transfer-Encoding: chunked\r\n");
@@ -764,12 +763,19 @@ void H1Connection::close_head(bool final_body, size_t body_len) {
     framing_ = Framing::kUntilClose;
     keep_alive_ = false;
   }
+  // The connection line when one is needed, then the blank line: written with the length
+  // line, in one piece, when there is one.
+  std::string_view end = "\r\n";
   if (!keep_alive_) {
-    if (!facts_.connection_close) out_.append("connection: close\r\n");
+    if (!facts_.connection_close) end = "connection: close\r\n\r\n";
   } else if (minor == 0) {
-    out_.append("connection: keep-alive\r\n");
+    end = "connection: keep-alive\r\n\r\n";
   }
-  out_.append("\r\n");
+  if (add_length) {
+    write_content_length(out_, body_len, end);
+  } else {
+    out_.append(end);
+  }
   held_ = 0;
   response_ = Response::kBody;
   // Every caller writes on (a body, the last chunk, a file) and then calls output_grew().

@@ -151,8 +151,9 @@ struct Cursor {
   }
 };
 
-// "HTTP/1.1 200 OK\r\n" for a registered status, "" for others.
-std::string_view status_line_11(int status) {
+// "HTTP/1.1 200 OK\r\n" for a registered status, "" for others. Always inline (GCC keeps
+// a switch this size out of line): the call cost as much as the jump-table lookup.
+[[gnu::always_inline]] inline std::string_view status_line_11(int status) {
   switch (status) {
 #define PAGI_STATUS_LINE_CASE(code, reason) \
   case code:                                \
@@ -169,8 +170,18 @@ bool is_transfer_encoding(std::string_view name) {
 
 constexpr size_t kDateLine = 6 + 29 + 2;  // "date: " IMF-fixdate CRLF
 
-// The head of write_head. `lines` is DateCache::lines (Date line, then the Server line if
-// any) or empty, in which case `date` and `server` are written piece by piece.
+// Of DateCache::lines, the part the head ends with, as one copy: both lines, only Date's or
+// only Server's, or nothing when the app set both.
+std::string_view cached_lines(std::string_view lines, const HeaderFacts& facts,
+                              std::string_view server) {
+  size_t from = facts.has_date ? kDateLine : 0;
+  size_t to = !facts.has_server && !server.empty() ? lines.size() : kDateLine;
+  return from < to ? lines.substr(from, to - from) : std::string_view();
+}
+
+// The head of write_head, and of write_checked_head for an unregistered status or a head
+// past one block. `lines` is DateCache::lines (Date line, then the Server line if any) or
+// empty, in which case `date` and `server` are written piece by piece.
 void write_head_impl(OutputQueue& out, int minor_version, int status,
                      std::span<const Header> headers, const HeaderFacts& facts,
                      std::string_view date, std::string_view server, std::string_view lines) {
@@ -228,10 +239,7 @@ void write_head_impl(OutputQueue& out, int minor_version, int status,
     c.crlf();
   }
   if (!lines.empty()) {
-    // One copy of the cached lines: both, only Date's or only Server's.
-    size_t from = add_date ? 0 : kDateLine;
-    size_t to = add_server ? lines.size() : kDateLine;
-    if (from < to) c.put(lines.substr(from, to - from));
+    c.put(cached_lines(lines, facts, server));
   } else {
     if (add_date) {
       c.put("date: ");
@@ -372,42 +380,94 @@ const char* check_header(std::string_view name, std::string_view value) {
   return check_field(name, value);
 }
 
+namespace {
+
+// What one checked header says about framing, into `facts`; the message for a bad or
+// conflicting Content-Length.
+inline const char* note_header(const Header& h, HeaderFacts& facts) {
+  switch (h.name.size()) {
+    case 4:
+      if (iequals(h.name, "date")) facts.has_date = true;
+      break;
+    case 6:
+      if (iequals(h.name, "server")) facts.has_server = true;
+      break;
+    case 10:
+      if (iequals(h.name, "connection") && has_token(h.value, "close")) {
+        facts.connection_close = true;
+      }
+      break;
+    case 14:
+      if (iequals(h.name, "content-length")) {
+        std::string_view v = h.value;
+        while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+        while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+        uint64_t n = 0;
+        auto r = std::from_chars(v.data(), v.data() + v.size(), n);
+        if (v.empty() || r.ec != std::errc() || r.ptr != v.data() + v.size()) {
+          return "Invalid Content-Length header value";
+        }
+        if (facts.has_content_length && facts.content_length != n) {
+          return "Conflicting Content-Length headers";
+        }
+        facts.has_content_length = true;
+        facts.content_length = n;
+      }
+      break;
+    default:
+      break;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
 const char* scan_response_headers(std::span<const Header> headers, HeaderFacts& facts) {
   for (const Header& h : headers) {
     if (const char* err = check_field(h.name, h.value)) return err;
-    switch (h.name.size()) {
-      case 4:
-        if (iequals(h.name, "date")) facts.has_date = true;
-        break;
-      case 6:
-        if (iequals(h.name, "server")) facts.has_server = true;
-        break;
-      case 10:
-        if (iequals(h.name, "connection") && has_token(h.value, "close")) {
-          facts.connection_close = true;
-        }
-        break;
-      case 14:
-        if (iequals(h.name, "content-length")) {
-          std::string_view v = h.value;
-          while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-          while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-          uint64_t n = 0;
-          auto r = std::from_chars(v.data(), v.data() + v.size(), n);
-          if (v.empty() || r.ec != std::errc() || r.ptr != v.data() + v.size()) {
-            return "Invalid Content-Length header value";
-          }
-          if (facts.has_content_length && facts.content_length != n) {
-            return "Conflicting Content-Length headers";
-          }
-          facts.has_content_length = true;
-          facts.content_length = n;
-        }
-        break;
-      default:
-        break;
-    }
+    if (const char* err = note_header(h, facts)) return err;
   }
+  return nullptr;
+}
+
+const char* write_checked_head(OutputQueue& out, int minor_version, int status,
+                               std::span<const Header> headers, HeaderFacts& facts,
+                               DateCache& date, std::string_view server) {
+  std::string_view status_line = status_line_11(status);
+  std::string_view lines = date.lines(server);
+  // Room for the most it can write: both cached lines, whatever the app set.
+  size_t n = status_line.size() + lines.size();
+  for (const Header& h : headers) n += h.name.size() + h.value.size() + 4;
+  if (status_line.empty() || n > BlockPool::kCapacity) [[unlikely]] {
+    if (const char* err = scan_response_headers(headers, facts)) return err;
+    write_head_impl(out, minor_version, status, headers, facts, lines.substr(6, 29), server,
+                    lines);
+    return nullptr;
+  }
+  // Bytes are only committed once every header has passed: a refused head writes nothing.
+  // The room reserved may be a new empty block: an otherwise empty queue gives it back (an
+  // idle connection holds none), behind unsent bytes the next write uses it.
+  char* start = out.reserve(n);
+  auto refuse = [&out](const char* err) {
+    if (out.empty()) out.clear();
+    return err;
+  };
+  Cursor c{start};
+  c.put(status_line);
+  if (minor_version == 0) start[7] = '0';  // "HTTP/1.0"
+  for (const Header& h : headers) {
+    if (const char* err = check_field(h.name, h.value)) [[unlikely]] return refuse(err);
+    if (const char* err = note_header(h, facts)) [[unlikely]] return refuse(err);
+    if (is_transfer_encoding(h.name)) continue;
+    c.put(h.name);
+    c.p[0] = ':';
+    c.p[1] = ' ';
+    c.p += 2;
+    c.put(h.value);
+    c.crlf();
+  }
+  c.put(cached_lines(lines, facts, server));
+  out.commit(size_t(c.p - start));
   return nullptr;
 }
 
@@ -416,32 +476,37 @@ void write_head(OutputQueue& out, int minor_version, int status, std::span<const
   write_head_impl(out, minor_version, status, headers, facts, date, server, {});
 }
 
-void write_head(OutputQueue& out, int minor_version, int status, std::span<const Header> headers,
-                const HeaderFacts& facts, DateCache& date, std::string_view server) {
-  std::string_view lines = date.lines(server);
-  write_head_impl(out, minor_version, status, headers, facts, lines.substr(6, 29), server, lines);
-}
-
-void write_content_length(OutputQueue& out, uint64_t n) {
+void write_content_length(OutputQueue& out, uint64_t n, std::string_view then) {
+  // "00".."99": the usual small body's digits two at a time (to_chars is a call).
+  static constexpr auto kPairs = [] {
+    std::array<char, 200> t{};
+    for (int i = 0; i < 100; ++i) {
+      t[size_t(2 * i)] = char('0' + i / 10);
+      t[size_t(2 * i + 1)] = char('0' + i % 10);
+    }
+    return t;
+  }();
   constexpr std::string_view kName = "content-length: ";
-  char* start = out.reserve(kName.size() + 20 + 2);
+  char* start = out.reserve(kName.size() + 20 + 2 + then.size());
   std::memcpy(start, kName.data(), kName.size());
   char* p = start + kName.size();
-  if (n < 10000) {
-    // The usual small body: its digits directly (to_chars is a call and a table walk).
-    size_t digits = n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : 4;
-    char* q = p + digits;
-    do {
-      *--q = char('0' + n % 10);
-      n /= 10;
-    } while (n != 0);
-    p += digits;
+  if (n < 10) {
+    *p++ = char('0' + n);
+  } else if (n < 100) {
+    std::memcpy(p, &kPairs[2 * n], 2);
+    p += 2;
+  } else if (n < 10000) {
+    if (n >= 1000) *p++ = char('0' + n / 1000);
+    std::memcpy(p, &kPairs[2 * (n / 10 % 100)], 2);
+    p[2] = char('0' + n % 10);
+    p += 3;
   } else {
     p = std::to_chars(p, p + 20, n).ptr;
   }
   p[0] = '\r';
   p[1] = '\n';
-  out.commit(size_t(p + 2 - start));
+  copy_short(p + 2, then.data(), then.size());
+  out.commit(size_t(p + 2 + then.size() - start));
 }
 
 void write_chunk(OutputQueue& out, std::string_view data) {

@@ -18,7 +18,8 @@ namespace pagi::http {
 // Reason phrase for a status code ("Unknown" for codes without a registered phrase).
 std::string_view reason_phrase(int status);
 
-// What the app's own headers say about framing; filled by scan_response_headers.
+// What the app's own headers say about framing; filled by scan_response_headers and
+// write_checked_head.
 struct HeaderFacts {
   bool has_date = false;
   bool has_server = false;
@@ -47,13 +48,17 @@ enum class Framing : uint8_t {
 // adds those once it knows the framing.
 void write_head(OutputQueue& out, int minor_version, int status, std::span<const Header> headers,
                 const HeaderFacts& facts, std::string_view date, std::string_view server);
-// The same bytes, with the Date and Server lines copied whole from the cache's per-second
-// DateCache::lines.
-void write_head(OutputQueue& out, int minor_version, int status, std::span<const Header> headers,
-                const HeaderFacts& facts, DateCache& date, std::string_view server);
 
-// "content-length: N\r\n".
-void write_content_length(OutputQueue& out, uint64_t n);
+// scan_response_headers and write_head (with the date of date.get()) in one pass over the
+// headers, each checked, noted and copied in turn: the same bytes, the same facts and the
+// same first error, on which nothing is written. The Date and Server lines are copied whole
+// from the cache's per-second DateCache::lines. The HTTP/1 exchange's head.
+const char* write_checked_head(OutputQueue& out, int minor_version, int status,
+                               std::span<const Header> headers, HeaderFacts& facts,
+                               DateCache& date, std::string_view server);
+
+// "content-length: N\r\n", then `then` (the short rest of the head) in the same room.
+void write_content_length(OutputQueue& out, uint64_t n, std::string_view then = {});
 
 // One chunk: size line, data, CRLF. Empty data writes nothing (an empty chunk would end
 // the body).

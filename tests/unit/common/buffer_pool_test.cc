@@ -33,6 +33,39 @@ TEST(OutputQueue, AppendsAcrossBlocksAndReturnsThemToThePool) {
   EXPECT_EQ(pool.allocated(), 3u);
 }
 
+// The free list is reused first and never holds more than max_free blocks: the rest of a
+// burst goes back to the heap. A whole one-block response gives its block back at once.
+TEST(BlockPool, ReusesFreeBlocksAndFreesPastMaxFree) {
+  BlockPool pool(2);
+  Block* a = pool.get();
+  Block* b = pool.get();
+  Block* c = pool.get();
+  EXPECT_EQ(pool.allocated(), 3u);
+  pool.put(a);
+  pool.put(b);
+  pool.put(c);
+  EXPECT_EQ(pool.free_count(), 2u);
+  EXPECT_EQ(pool.allocated(), 2u);
+  Block* again = pool.get();
+  EXPECT_EQ(again, b);  // the last one kept
+  EXPECT_EQ(again->begin, 0u);
+  EXPECT_EQ(again->end, 0u);
+  EXPECT_EQ(again->next, nullptr);
+  EXPECT_EQ(pool.allocated(), 2u);
+  pool.put(again);
+  {
+    OutputQueue q(&pool);
+    q.append("HTTP/1.1 200 OK\r\n\r\n");
+    EXPECT_EQ(pool.free_count(), 1u);
+    q.consume(q.size());
+    EXPECT_TRUE(q.empty());
+    EXPECT_EQ(pool.free_count(), 2u);
+    q.append("next");
+    EXPECT_EQ(drain(q), "next");
+  }
+  EXPECT_EQ(pool.free_count(), pool.allocated());
+}
+
 TEST(OutputQueue, PartialConsumeKeepsTheRestInOrder) {
   BlockPool pool;
   OutputQueue q(&pool);
@@ -51,6 +84,28 @@ TEST(OutputQueue, GatherRespectsTheLimit) {
   int n = q.gather(iov, 4, 4);
   ASSERT_EQ(n, 1);
   EXPECT_EQ(std::string(static_cast<char*>(iov[0].iov_base), iov[0].iov_len), "abcd");
+}
+
+// One block (the inline case) and several: the unsent bytes from where the last consume
+// left off, nothing for no room (max or limit 0) or an empty queue.
+TEST(OutputQueue, GatherOneBlockAndMany) {
+  BlockPool pool;
+  OutputQueue q(&pool);
+  iovec iov[4];
+  EXPECT_EQ(q.gather(iov, 4, 100), 0);
+  q.append("abcdef");
+  q.consume(2);
+  ASSERT_EQ(q.gather(iov, 4, 100), 1);
+  EXPECT_EQ(std::string(static_cast<char*>(iov[0].iov_base), iov[0].iov_len), "cdef");
+  EXPECT_EQ(q.gather(iov, 0, 100), 0);
+  EXPECT_EQ(q.gather(iov, 4, 0), 0);
+  std::string big(BlockPool::kCapacity, 'x');
+  q.append(big);
+  ASSERT_EQ(q.gather(iov, 4, 100000), 2);
+  EXPECT_EQ(iov[0].iov_len + iov[1].iov_len, 4 + big.size());
+  ASSERT_EQ(q.gather(iov, 1, 100000), 1);
+  EXPECT_EQ(std::string(static_cast<char*>(iov[0].iov_base), 4), "cdef");
+  EXPECT_EQ(q.gather(iov, 4, 0), 0);
 }
 
 TEST(OutputQueue, TruncateDropsTheTailAcrossBlocks) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -206,6 +207,23 @@ TEST(ResponseWriter, ContentLengthAndConnectionFacts) {
   EXPECT_NE(scan_response_headers(two, conflict), nullptr);
 }
 
+// Small lengths are written from a table of digit pairs, larger ones by to_chars: every
+// number across the boundaries gives its decimal digits, and `then` follows the line.
+TEST(ResponseWriter, ContentLengthLineIsTheDecimalLength) {
+  BlockPool pool;
+  std::vector<uint64_t> ns;
+  for (uint64_t n = 0; n <= 10100; ++n) ns.push_back(n);
+  for (uint64_t n : {99999ull, 100000ull, 4294967296ull, 18446744073709551615ull}) ns.push_back(n);
+  for (uint64_t n : ns) {
+    OutputQueue q(&pool);
+    write_content_length(q, n);
+    ASSERT_EQ(str(q), "content-length: " + std::to_string(n) + "\r\n");
+  }
+  OutputQueue q(&pool);
+  write_content_length(q, 13, "connection: close\r\n\r\n");
+  EXPECT_EQ(str(q), "content-length: 13\r\nconnection: close\r\n\r\n");
+}
+
 TEST(ResponseWriter, Chunks) {
   BlockPool pool;
   OutputQueue q(&pool);
@@ -235,10 +253,136 @@ TEST(ResponseWriter, CapacityResponseIsTheReferencesBytes) {
   EXPECT_EQ(r.size() - body - 4, 46u);
 }
 
+// write_checked_head against the two passes it replaces (scan_response_headers, then
+// write_head with the date piece by piece): the same bytes, the same facts and the same first error, and
+// nothing written on an error, for heads that hit every branch of either.
+TEST(ResponseWriter, CheckedHeadIsTheTwoPasses) {
+  const std::string big(BlockPool::kCapacity, 'b');
+  const std::vector<std::vector<Header>> cases = {
+      {},
+      {{"content-type", "text/plain"}},
+      {{"Content-Type", "text/plain"}, {"Transfer-Encoding", "chunked"}, {"X-A", "1"}},
+      {{"date", "X"}},
+      {{"SERVER", "Mine/1"}},
+      {{"Date", "X"}, {"Server", "Mine/1"}},
+      {{"content-length", " 12 "}, {"Connection", "keep-alive, Close"}},
+      {{"content-length", "1"}, {"content-length", "1"}},
+      {{"content-length", "1"}, {"content-length", "2"}},
+      {{"content-length", "12x"}},
+      {{"x-ok", "1"}, {"x", "a\rb"}, {"bad name", "v"}},
+      {{"x-ok", "1"}, {"bad name", "v"}, {"x", "a\nb"}},
+      {{"", "v"}},
+      {{"x!#$%&'*+.^_`|~", "v"}},
+      {{"x-big", big}},
+      {{"x-big", big}, {"x", std::string_view("a\0b", 3)}},
+  };
+  const int statuses[] = {200, 404, 299, 999};
+  for (std::string_view server : {"PAGI::Server/x", ""}) {
+    for (const auto& headers : cases) {
+      for (int status : statuses) {
+        for (int minor : {0, 1}) {
+          SCOPED_TRACE(testing::Message() << "case " << (&headers - cases.data()) << " status "
+                                          << status << " minor " << minor << " server '"
+                                          << server << "'");
+          DateCache date;
+          BlockPool pool;
+          OutputQueue two(&pool), one(&pool);
+          HeaderFacts two_facts, one_facts;
+          const char *two_err, *one_err;
+          std::string before;
+          do {  // both within one second, so both carry the same Date
+            two.clear();
+            one.clear();
+            two.append("before ");
+            one.append("before ");
+            two_facts = one_facts = HeaderFacts();
+            before = date.get();
+            two_err = scan_response_headers(headers, two_facts);
+            if (two_err == nullptr) {
+              write_head(two, minor, status, headers, two_facts, before, server);
+            }
+            one_err = write_checked_head(one, minor, status, headers, one_facts, date, server);
+          } while (before != date.get());
+          if (two_err == nullptr) {
+            EXPECT_EQ(one_err, nullptr);
+          } else {
+            EXPECT_STREQ(one_err, two_err);
+          }
+          EXPECT_EQ(str(one), str(two));
+          EXPECT_EQ(one.size(), two.size());
+          EXPECT_EQ(one_facts.has_date, two_facts.has_date);
+          EXPECT_EQ(one_facts.has_server, two_facts.has_server);
+          EXPECT_EQ(one_facts.has_content_length, two_facts.has_content_length);
+          EXPECT_EQ(one_facts.content_length, two_facts.content_length);
+          EXPECT_EQ(one_facts.connection_close, two_facts.connection_close);
+          if (two_err != nullptr) {
+            EXPECT_EQ(str(one), "before ");
+          }
+          if (HasFailure()) return;
+        }
+      }
+    }
+  }
+}
+
 TEST(DateCacheFormat, ImfFixdate) {
   char out[29];
   DateCache::format(1795996800, out);  // 2026-11-30 00:00:00 UTC
   EXPECT_EQ(std::string(out, 29), "Mon, 30 Nov 2026 00:00:00 GMT");
+}
+
+// A refused head on an empty queue leaves no block behind (an idle connection holds none).
+TEST(ResponseWriter, RefusedCheckedHeadKeepsNoBlock) {
+  BlockPool pool;
+  DateCache date;
+  OutputQueue q(&pool);
+  Header bad[] = {{"content-type", "text/plain"}, {"x", "a\r\nb"}};
+  HeaderFacts facts;
+  EXPECT_STREQ(write_checked_head(q, 1, 200, bad, facts, date, "S"),
+               "Invalid header value: contains CR, LF, or null byte");
+  EXPECT_TRUE(q.empty());
+  EXPECT_EQ(pool.free_count(), pool.allocated());
+  Header good[] = {{"content-type", "text/plain"}};
+  HeaderFacts ok;
+  EXPECT_EQ(write_checked_head(q, 1, 200, good, ok, date, "S"), nullptr);
+  EXPECT_TRUE(str(q).starts_with("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ndate: "));
+}
+
+// The cached lines follow the server they are asked for, whatever byte of it changes and
+// however long it is (the compare goes by words), and the clock's second.
+TEST(DateCacheLines, FollowTheServerAndTheSecond) {
+  DateCache date;
+  auto want = [&](std::string_view server) {
+    std::string d(date.get());
+    return server.empty() ? "date: " + d + "\r\n"
+                          : "date: " + d + "\r\nServer: " + std::string(server) + "\r\n";
+  };
+  std::vector<std::string> servers = {"PAGI::Server/0.1.0 (pagi-server)", "", "S", "1234567",
+                                      "12345678", "123456789"};
+  for (size_t len : {8u, 9u, 16u, 17u, 32u, 33u}) {
+    std::string base(len, 'k');
+    servers.push_back(base);
+    for (size_t at = 0; at < len; ++at) {
+      std::string s = base;
+      s[at] = 'x';
+      servers.push_back(s);
+      servers.push_back(base);
+    }
+  }
+  for (const std::string& server : servers) {
+    std::string got, expected;
+    do {  // in one second: compare with the get() of the same second
+      got = std::string(date.lines(server));
+      expected = want(server);
+    } while (std::string_view(expected).substr(6, 29) != std::string_view(got).substr(6, 29));
+    EXPECT_EQ(got, expected) << server;
+  }
+  std::string first(date.lines("S"));
+  while (std::string_view(date.lines("S")) == first) {
+  }
+  std::string next(date.lines("S"));
+  EXPECT_NE(next.substr(6, 29), first.substr(6, 29));
+  EXPECT_EQ(next.substr(35), "\r\nServer: S\r\n");
 }
 
 }  // namespace
