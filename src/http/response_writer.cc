@@ -149,6 +149,15 @@ struct Cursor {
     p[1] = '\n';
     p += 2;
   }
+  // "name: value\r\n"
+  void field(const Header& h) {
+    put(h.name);
+    p[0] = ':';
+    p[1] = ' ';
+    p += 2;
+    put(h.value);
+    crlf();
+  }
 };
 
 // "HTTP/1.1 200 OK\r\n" for a registered status, "" for others. Always inline (GCC keeps
@@ -231,12 +240,7 @@ void write_head_impl(OutputQueue& out, int minor_version, int status,
   }
   for (const Header& h : headers) {
     if (is_transfer_encoding(h.name)) continue;
-    c.put(h.name);
-    c.p[0] = ':';
-    c.p[1] = ' ';
-    c.p += 2;
-    c.put(h.value);
-    c.crlf();
+    c.field(h);
   }
   if (!lines.empty()) {
     c.put(cached_lines(lines, facts, server));
@@ -459,12 +463,7 @@ const char* write_checked_head(OutputQueue& out, int minor_version, int status,
     if (const char* err = check_field(h.name, h.value)) [[unlikely]] return refuse(err);
     if (const char* err = note_header(h, facts)) [[unlikely]] return refuse(err);
     if (is_transfer_encoding(h.name)) continue;
-    c.put(h.name);
-    c.p[0] = ':';
-    c.p[1] = ' ';
-    c.p += 2;
-    c.put(h.value);
-    c.crlf();
+    c.field(h);
   }
   c.put(cached_lines(lines, facts, server));
   out.commit(size_t(c.p - start));

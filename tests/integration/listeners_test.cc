@@ -176,11 +176,18 @@ bool server_side_in_state(int port, int local_port, const char* state) {
   return r.exit_code == 0 && contains(r.out, ":" + std::to_string(local_port));
 }
 
-int local_port_of(int fd) {
-  sockaddr_in a{};
-  socklen_t len = sizeof(a);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  return ntohs(a.sin_port);
+// Connects to `port` and sends nothing; after 200 ms for the kernel to settle the
+// connection's state. `*local`: the client's port.
+std::unique_ptr<Client> connect_silently(int port, int* local) {
+  auto c = Client::tcp(port);
+  if (c) {
+    sockaddr_in a{};
+    socklen_t len = sizeof(a);
+    getsockname(c->fd(), reinterpret_cast<sockaddr*>(&a), &len);
+    *local = ntohs(a.sin_port);
+  }
+  std::this_thread::sleep_for(200ms);
+  return c;
 }
 
 // TCP_DEFER_ACCEPT: the kernel completes the handshake but hands the connection to the core
@@ -190,10 +197,9 @@ TEST(Listen, ConnectionIsAcceptedWithItsFirstBytes) {
   std::string why;
   auto s = Server::start({"native:hello", "--cores", "1"}, &why);
   ASSERT_TRUE(s) << why;
-  auto c = Client::tcp(s->port());
+  int local = 0;
+  auto c = connect_silently(s->port(), &local);
   ASSERT_TRUE(c);
-  int local = local_port_of(c->fd());
-  std::this_thread::sleep_for(200ms);
   EXPECT_TRUE(server_side_in_state(s->port(), local, "syn-recv"));
   EXPECT_FALSE(server_side_in_state(s->port(), local, "established"));
   ASSERT_TRUE(c->send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
@@ -209,10 +215,9 @@ TEST(Listen, WithoutDeferredAcceptASilentConnectionIsAcceptedAtOnce) {
   std::string why;
   auto s = Server::start({"native:hello", "--cores", "1"}, &why);
   ASSERT_TRUE(s) << why;
-  auto c = Client::tcp(s->port());
+  int local = 0;
+  auto c = connect_silently(s->port(), &local);
   ASSERT_TRUE(c);
-  int local = local_port_of(c->fd());
-  std::this_thread::sleep_for(200ms);
   EXPECT_TRUE(server_side_in_state(s->port(), local, "established"));
   EXPECT_FALSE(server_side_in_state(s->port(), local, "syn-recv"));
 }
