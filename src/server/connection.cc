@@ -85,6 +85,7 @@ void Connection::start(int fd, const Listener& listener, bool reject) {
   scheduled_ = false;
   peer_eof_ = false;
   close_idle_ = false;
+  splice_out_pending_ = false;
   peer_known_ = false;
   local_known_ = false;
   timer_kind_ = TimerKind::kNone;
@@ -107,7 +108,11 @@ void Connection::on_completion(unsigned op, const ring::Completion& c) {
       break;
     case kShutdown:
       shutdown_pending_ = false;
-      if (state_ == State::kLingering && peer_eof_) hard_close();
+      if (state_ == State::kClosed) {
+        close_socket();  // held back by hard_close for this
+      } else if (state_ == State::kLingering && peer_eof_) {
+        hard_close();
+      }
       break;
     case kCancel:
       cancel_pending_ = false;
@@ -290,6 +295,14 @@ void Connection::begin_close() {
   }
 }
 
+// The ring closes the socket, unless an op that holds it is still queued (see hard_close):
+// then that op's completion calls this again.
+void Connection::close_socket() {
+  if (fd_ < 0 || splice_out_pending_ || shutdown_pending_) return;
+  reactor_.close(fd_);
+  fd_ = -1;
+}
+
 void Connection::hard_close() {
   if (state_ == State::kClosed) return;
   state_ = State::kClosed;
@@ -299,8 +312,12 @@ void Connection::hard_close() {
     cancel_pending_ = true;
     reactor_.cancel_fd(fd_, this, kCancel);
   }
-  reactor_.close(fd_);
-  fd_ = -1;
+  // A splice (and a shutdown) runs on an io-wq worker, which looks its descriptors up only
+  // when it starts it: one still queued is not found by the cancel, and closing the socket now
+  // would let it act on whatever connection is accepted on the same number next (the rest of
+  // this body written to a new client, a new client's socket shut down). The socket stays open
+  // until such an op completes (on_file_op and the kShutdown completion close it).
+  close_socket();
   if (st_ && !st_->h1->wants_close()) st_->h1->on_transport_error();
 }
 

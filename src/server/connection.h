@@ -99,6 +99,7 @@ class Connection final : public ring::Handler, public ring::Deferred, public htt
   void settle();
   void begin_close();
   void hard_close();
+  void close_socket();
   void update_timer();
   TimerKind timer_wanted() const;
   [[gnu::noinline]] void set_timer(TimerKind kind);  // the rare change, out of settle's way
@@ -134,6 +135,7 @@ class Connection final : public ring::Handler, public ring::Deferred, public htt
   bool peer_eof_ = false;
   bool released_ = true;
   bool close_idle_ = false;  // no request state: closing (peer EOF, graceful stop)
+  bool splice_out_pending_ = false;  // a pipe -> socket splice is queued or running
 
  public:
   bool rejected = false;  // accepted only to answer the at-capacity 503

@@ -21,6 +21,7 @@ void Connection::flush_file() {
   if (st_->in_pipe > 0) {
     // Short moves leave bytes in the pipe: they go first.
     sending_ = true;
+    splice_out_pending_ = true;
     reactor_.splice(st_->pipe.read_fd, -1, fd_, -1, st_->in_pipe,
                     SPLICE_F_NONBLOCK | SPLICE_F_MOVE | (f->to_read > 0 ? SPLICE_F_MORE : 0), this,
                     kSpliceOut);
@@ -49,6 +50,10 @@ void Connection::flush_file() {
 
 void Connection::on_file_op(unsigned op, const ring::Completion& c) {
   sending_ = false;
+  if (op == kSpliceOut) {
+    splice_out_pending_ = false;
+    if (state_ == State::kClosed) close_socket();  // held back by hard_close for this
+  }
   // The pipe's contents are tracked even when the connection is gone: a pipe with bytes
   // left in it is closed, not pooled (release_pipe).
   if (st_ && op == kSpliceIn && c.res > 0) st_->in_pipe += uint32_t(c.res);
