@@ -97,13 +97,7 @@ TEST(NativeSendFile, ClientsLeavingMidFileLeakNoDescriptor) {
     auto c = Client::tcp(s->port());
     ASSERT_TRUE(c);
     ASSERT_TRUE(c->send("GET /file" + kGet));
-    char buf[65536];
-    ssize_t got = 0;
-    while (got < 200000) {
-      ssize_t n = ::recv(c->fd(), buf, sizeof(buf), 0);
-      ASSERT_GT(n, 0);
-      got += n;
-    }
+    ASSERT_TRUE(read_at_least(*c, 200000));
   }
   auto r = request(s->port(), "GET /file" + kGet);
   ASSERT_TRUE(r);

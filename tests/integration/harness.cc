@@ -472,6 +472,17 @@ bool Client::wait_closed(std::chrono::milliseconds timeout) {
   return true;
 }
 
+bool read_at_least(Client& c, size_t n) {
+  char buf[65536];
+  size_t got = 0;
+  while (got < n) {
+    ssize_t r = ::recv(c.fd(), buf, sizeof(buf), 0);
+    if (r <= 0) return false;
+    got += size_t(r);
+  }
+  return true;
+}
+
 std::optional<Response> request(int port, const std::string& raw, bool head_request) {
   auto c = Client::tcp(port);
   if (!c || !c->send(raw)) return std::nullopt;

@@ -127,6 +127,10 @@ class Client {
 // One request on a fresh connection: send, read the response, close.
 std::optional<Response> request(int port, const std::string& raw, bool head_request = false);
 
+// Reads and drops at least `n` bytes of what the peer sends (a client that reads part of a
+// large body, then leaves): false if the connection ends or fails first.
+bool read_at_least(Client& c, size_t n);
+
 // Parses a full response from bytes (for tests that read raw).
 std::optional<Response> parse_response(const std::string& bytes, bool head_request = false,
                                        size_t* consumed = nullptr);
