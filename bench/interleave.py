@@ -16,6 +16,7 @@ are closer in time. It is a diagnostic beside load.py, not the issue's criterion
 """
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -44,11 +45,6 @@ def one_run(pid, port, seconds):
             "rps": served / wall}
 
 
-def median(xs):
-    s = sorted(xs)
-    return (s[(len(s) - 1) // 2] + s[len(s) // 2]) / 2
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--binary", default=os.path.join(ROOT, "build", "pagi-server"))
@@ -60,8 +56,9 @@ def main():
     conf = techniques.hello_nginx_conf(work, nginx_port)
     procs = [subprocess.Popen(["taskset", "-c", "0", "nginx", "-c", conf],
                               stderr=subprocess.DEVNULL),
-             subprocess.Popen(["taskset", "-c", "0", args.binary, "--cores", "1", "--port",
-                               str(native_port), "native:hello"],
+             subprocess.Popen(["taskset", "-c", "0", args.binary, "native:hello", "--host", "127.0.0.1",
+                               "--port", str(native_port), "-q", "--no-access-log",
+                               "--cores", "1"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
     try:
         techniques.wait_port(nginx_port)
@@ -79,7 +76,7 @@ def main():
                 f"{n} {r[n]['us']:.2f} µs/req (busy {r[n]['busy']:.2f}, "
                 f"ctx/req {r[n]['ctx']:.3f}, {r[n]['rps']:,.0f} req/s)" for n in order)
                 + f"  ratio {ratios[-1]:.2f}", flush=True)
-        print(f"median of the per-pair ratios {median(ratios):.2f}× "
+        print(f"median of the per-pair ratios {statistics.median(ratios):.2f}× "
               f"(min {min(ratios):.2f}, max {max(ratios):.2f}, {len(ratios)} pairs)")
     finally:
         for proc in procs:
