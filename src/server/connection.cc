@@ -90,6 +90,7 @@ void Connection::start(int fd, const Listener& listener, bool reject) {
   local_known_ = false;
   timer_kind_ = TimerKind::kNone;
   last_read_ms_ = reactor_.now_ms();
+  idle_since_ms_ = last_read_ms_;
   // No request state until the client sends something (or the 503 needs an output queue).
   if (reject) take_state().reject_at_capacity();
   arm_recv();
@@ -365,6 +366,20 @@ void Connection::update_timer() {
   TimerKind kind = timer_wanted();
   // Idle timers are not moved per read (see on_timer); a session's deadline may move.
   if (kind == timer_kind_ && kind != TimerKind::kSession) return;
+  // Between keep-alive requests and a request in flight (without --request-timeout) the idle
+  // timer is only suspended and resumed, never taken out of the wheel: the armed deadline is
+  // never later than the one wanted, and on_timer pushes it when it comes early.
+  if (timer_kind_ == TimerKind::kIdle || timer_kind_ == TimerKind::kIdleSuspended) {
+    if (kind == TimerKind::kNone) {
+      timer_kind_ = TimerKind::kIdleSuspended;
+      return;
+    }
+    if (kind == TimerKind::kIdle) {  // from kIdleSuspended: the response is done
+      timer_kind_ = TimerKind::kIdle;
+      idle_since_ms_ = reactor_.now_ms();
+      return;
+    }
+  }
   set_timer(kind);
 }
 
@@ -397,12 +412,16 @@ void Connection::set_timer(TimerKind kind) {
       deadline = now + kLingerMs;
       break;
     case TimerKind::kHead:
-      head_started_ms_ = now;
       deadline = now + timeout;
       break;
     case TimerKind::kIdle:
-      deadline = last_read_ms_ + timeout;
+      // The idle period starts now (a request that took longer than the timeout does not
+      // leave its connection to be closed the moment it is idle).
+      idle_since_ms_ = now;
+      deadline = now + timeout;
       break;
+    case TimerKind::kIdleSuspended:  // only update_timer enters it
+      return;
     case TimerKind::kRequest:
       last_progress_ms_ = now;  // dispatched now
       deadline = now + request_timeout;
@@ -424,14 +443,20 @@ void Connection::on_timer(void* self) {
     return;
   }
   switch (c->timer_kind_) {
-    case TimerKind::kIdle:
-      if (now < c->last_read_ms_ + timeout) {
-        // Read since arming: push the deadline instead of re-arming on every read.
-        c->reactor_.timers().arm(c->timer_, c->last_read_ms_ + timeout - now);
+    case TimerKind::kIdle: {
+      uint64_t since = std::max(c->last_read_ms_, c->idle_since_ms_);
+      if (now < since + timeout) {
+        // Read (or a request done) since arming: push the deadline instead of re-arming on
+        // every read.
+        c->reactor_.timers().arm(c->timer_, since + timeout - now);
         return;
       }
       LOG_DEBUG("closing idle connection (idle_timeout)");
       break;
+    }
+    case TimerKind::kIdleSuspended:  // a request in flight: not idle, look again later
+      c->reactor_.timers().arm(c->timer_, timeout);
+      return;
     case TimerKind::kHead:
       LOG_INFO("closing connection: request head not complete within %llu ms",
                static_cast<unsigned long long>(timeout));

@@ -85,7 +85,9 @@ class Connection final : public ring::Handler, public ring::Deferred, public htt
   };
   enum class State : uint8_t { kOpen, kLingering, kClosed };
   // kSession: a WebSocket or SSE session's own deadline (H1Connection::next_deadline).
-  enum class TimerKind : uint8_t { kNone, kIdle, kHead, kRequest, kLinger, kSession };
+  // kIdleSuspended: a keep-alive request is in flight; the idle timer stays in the wheel
+  // (on_timer pushes it) instead of being cancelled and armed again for every request.
+  enum class TimerKind : uint8_t { kNone, kIdle, kIdleSuspended, kHead, kRequest, kLinger, kSession };
 
   void on_recv(const ring::Completion& c);
   void on_send(const ring::Completion& c);
@@ -118,7 +120,7 @@ class Connection final : public ring::Handler, public ring::Deferred, public htt
 
   ring::Timer timer_;
   uint64_t last_read_ms_ = 0;
-  uint64_t head_started_ms_ = 0;
+  uint64_t idle_since_ms_ = 0;  // when the connection last became idle (accept, a response done)
   uint64_t last_progress_ms_ = 0;  // a request dispatched, an app send, a socket write
   uint64_t session_deadline_ = 0;  // what the kSession timer is armed for
 

@@ -105,6 +105,29 @@ TEST(Timeouts, IdleTimeoutNeverFiresWhileARequestIsInFlight) {
   EXPECT_EQ(r->body.rfind("slept 1.", 0), 0u) << r->body;
 }
 
+// The idle period starts when the response is done: a request that took longer than
+// --timeout leaves its keep-alive connection open for the next one, and only a full idle
+// period after that closes it.
+TEST(Timeouts, IdlePeriodStartsWhenTheResponseIsDone) {
+  std::string why;
+  auto s = Server::start({app_path("sleep.pl"), "--cores", "1", "--timeout", "1"}, &why);
+  ASSERT_TRUE(s) << why;
+  auto c = Client::tcp(s->port());
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(c->send("GET /?1.6 HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto r = c->read_response(false, 10s);
+  ASSERT_TRUE(r) << s->log();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_FALSE(c->wait_closed(400ms)) << "closed as soon as it was idle: " << s->log();
+  ASSERT_TRUE(c->send("GET /fast HTTP/1.1\r\nHost: x\r\n\r\n"));
+  r = c->read_response();
+  ASSERT_TRUE(r) << s->log();
+  EXPECT_EQ(r->status, 200);
+  auto idle = std::chrono::steady_clock::now();
+  EXPECT_TRUE(c->wait_closed(5s)) << "the idle timeout never closed it";
+  EXPECT_GE(std::chrono::steady_clock::now() - idle, 900ms);
+}
+
 TEST(Timeouts, BadRequestTimeoutValueIsAUsageError) {
   RunResult r = run_binary({"native:hello", "--request-timeout", "soon"});
   EXPECT_EQ(r.exit_code, 2) << r.out;
