@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Load comparison in one run: pagi-server (native and Perl) against nginx and the reference
 PAGI::Server, same request, same client, back to back, the server pinned to one CPU and the
-client (wrk, and the proxy nginx where there is one) to another. For every row: requests/s,
+client (wrk, and the proxy nginx where there is one) to another; the keep-alive row also runs
+a bare io_uring loop (the floor: what the kernel charges any io_uring server). For every row: requests/s,
 latency percentiles, server CPU µs per request (utime+stime of the server's processes from
 /proc/PID/stat before and after, divided by the requests served: stable on a noisy machine
 where requests/s is not) and RSS. A row that cannot run says so and why; nothing is estimated.
@@ -18,6 +19,7 @@ import resource
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -372,6 +374,47 @@ class NginxTarget(Target):
 
     def stop(self, sig=signal.SIGQUIT):
         super().stop(sig)
+
+
+class FloorTarget(Target):
+    """The keep-alive row's floor: build/pagi-floor-probe (bench/probes/floor_probe.cc), a bare
+    io_uring loop that answers every read with native:hello's response bytes and does no HTTP
+    work. Its CPU per request is what the kernel charges any io_uring server here; the
+    keep-alive rows only (FLOOR_SCENARIOS)."""
+
+    key = "floor"
+    name = "bare io_uring loop (floor)"
+
+    def _start(self, scenario):
+        probe = os.path.join(os.path.dirname(self.args.binary), "pagi-floor-probe")
+        if not os.access(probe, os.X_OK):
+            return f"not available: no floor probe at {probe} (ninja -C build)"
+        self._listen_args(False)
+        self._spawn([probe, str(self.addr[1])])
+        return None
+
+    def _check(self, scenario):
+        # It never closes a connection, so http_get (which reads to the end) cannot ask it.
+        if not wait_ready(self.addr, self.proc, self.args.start_timeout):
+            return f"not listening after {self.args.start_timeout}s: {self.log_head()}"
+        try:
+            s = connect(self.addr, 5)
+            s.sendall(b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n")
+            data = b""
+            while HELLO_BODY not in data and len(data) < 4096:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            s.close()
+        except OSError as e:
+            return f"no answer to GET /: {e}"
+        if not data.startswith(b"HTTP/1.1 200") or HELLO_BODY not in data:
+            return f"GET / answered {data[:60]!r}"
+        return None
+
+
+FLOOR_SCENARIOS = ("keep-alive",)
 
 
 def reference_loop():
@@ -933,6 +976,12 @@ def targets_met(rows):
             r = sum(mid) / len(mid)
             detail += (f" (ratio of the medians); median of the per-round ratios {r:.2f}× "
                        f"(the criterion): " + ", ".join(f"{x:.2f}" for x in paired))
+        f_ka = find(rows, "floor", "keep-alive")
+        floor = paired_ratios(f_ka, x_ka) if f_ka else None
+        if floor:
+            # What the kernel charges any io_uring server here, for reading the criterion.
+            detail += (f"; the bare io_uring loop (no HTTP work) on the same rounds: "
+                       f"{statistics.median(floor):.2f}× nginx")
         check("native hello keep-alive CPU µs/req ≤ 0.8 × nginx", r <= 0.8, detail)
     else:
         check("native hello keep-alive CPU µs/req ≤ 0.8 × nginx", None, "")
@@ -1011,7 +1060,7 @@ def write_report(args, meta, rows, micro, path):
              f"Server pinned to CPU {args.server_cpus} ({args.server_cores} core), "
              f"wrk -t{args.threads} -c{args.connections} for {args.duration} s "
              + (f"× {args.repeat} rounds (medians shown, every run in the note) " if args.repeat > 1 else "")
-             + (f"(the native and nginx keep-alive rows: {args.keep_alive_rounds} rounds) "
+             + (f"(the native, nginx and floor keep-alive rows: {args.keep_alive_rounds} rounds) "
                 if args.keep_alive_rounds > args.repeat else "")
              + f"(after a {args.warmup} s warm-up) pinned to CPU {args.client_cpus}; in the "
              f"unix-socket rows the proxy nginx runs on the client CPU too.", "",
@@ -1152,8 +1201,8 @@ def main():
     p.add_argument("--repeat", type=int, default=1,
                    help="rounds of every load row; each row reports the medians")
     p.add_argument("--keep-alive-rounds", type=int, default=0,
-                   help="rounds of the native and nginx keep-alive rows (default: --repeat); "
-                        "the rounds past --repeat run those two only, alternating")
+                   help="rounds of the native, nginx and floor keep-alive rows (default: --repeat); "
+                        "the rounds past --repeat run those only, alternating")
     p.add_argument("--connections", type=int, default=50)
     p.add_argument("--threads", type=int, default=1, help="wrk threads")
     p.add_argument("--server-cpus", default="0", help="taskset list for the server")
@@ -1164,8 +1213,9 @@ def main():
     p.add_argument("--soak-max-seconds", type=int, default=180)
     p.add_argument("--only", default="",
                    help="comma list of rows: " + ",".join([s.key for s in SCENARIOS] + EXTRA_KEYS))
-    p.add_argument("--targets", default="native,nginx,perl,reference",
-                   help="comma list of servers: native,nginx,perl,reference")
+    p.add_argument("--targets", default="native,nginx,floor,perl,reference",
+                   help="comma list of servers: native,nginx,floor,perl,reference (floor: the "
+                        "bare io_uring loop, keep-alive row only)")
     p.add_argument("--binary", default=os.environ.get(
         "PAGI_SERVER_BIN", os.path.join(ROOT, "build", "pagi-server")),
         help="pagi-server to measure (default $PAGI_SERVER_BIN or build/pagi-server)")
@@ -1214,6 +1264,7 @@ def main():
         "nginx": NginxTarget(args, workdir),
         "perl": PagiTarget(args, workdir, perl=True),
         "reference": ReferenceTarget(args, workdir),
+        "floor": FloorTarget(args, workdir),
     }
     targets = [all_targets[k] for k in args.targets.split(",") if k in all_targets]
     ref = all_targets["reference"]
@@ -1230,6 +1281,8 @@ def main():
         for rnd in range(args.repeat):
             for s in chosen:
                 for t in targets:
+                    if t.key == "floor" and s.key not in FLOOR_SCENARIOS:
+                        continue
                     print(f"... {s.title}: {t.name}"
                           + (f" (round {rnd + 1}/{args.repeat})" if args.repeat > 1 else ""),
                           file=sys.stderr, flush=True)
@@ -1243,7 +1296,7 @@ def main():
         ka = next((s for s in chosen if s.key == "keep-alive"), None)
         for rnd in range(args.repeat, args.keep_alive_rounds if ka else 0):
             for t in targets:
-                if t.key not in ("native", "nginx") or t.start_failed(ka):
+                if t.key not in ("native", "nginx", "floor") or t.start_failed(ka):
                     continue
                 print(f"... {ka.title}: {t.name} (round {rnd + 1}/{args.keep_alive_rounds})",
                       file=sys.stderr, flush=True)
@@ -1252,9 +1305,12 @@ def main():
                 runs.setdefault((ka.key, t.key), []).append(run)
         for s in chosen:
             for t in targets:
-                rows.append(median_row(runs[(s.key, t.key)]))
+                if (s.key, t.key) in runs:
+                    rows.append(median_row(runs[(s.key, t.key)]))
         if args.idle and (not keys or "idle" in keys):
             for t in targets:
+                if t.key == "floor":
+                    continue
                 print(f"... idle connections: {t.name}", file=sys.stderr, flush=True)
                 rows.append(idle_memory(args, t, workdir))
         if not keys or "soak" in keys:
