@@ -221,6 +221,7 @@ class Target:
 
     key = "?"
     name = "?"
+    rows = None  # the scenario keys (and "idle") it runs; None: every one
 
     def __init__(self, args, workdir):
         self.args = args
@@ -258,6 +259,9 @@ class Target:
             self.addr = path
         else:
             self.addr = ("127.0.0.1", free_port())
+
+    def runs_row(self, key):
+        return self.rows is None or key in self.rows
 
     def start_failed(self, scenario):
         return scenario.app in self.unavailable or (scenario.unix and self.key == "nginx")
@@ -380,10 +384,11 @@ class FloorTarget(Target):
     """The keep-alive row's floor: build/pagi-floor-probe (bench/probes/floor_probe.cc), a bare
     io_uring loop that answers every read with native:hello's response bytes and does no HTTP
     work. Its CPU per request is what the kernel charges any io_uring server here; the
-    keep-alive rows only (FLOOR_SCENARIOS)."""
+    keep-alive row only."""
 
     key = "floor"
     name = "bare io_uring loop (floor)"
+    rows = ("keep-alive",)
 
     def _start(self, scenario):
         probe = os.path.join(os.path.dirname(self.args.binary), "pagi-floor-probe")
@@ -412,9 +417,6 @@ class FloorTarget(Target):
         if not data.startswith(b"HTTP/1.1 200") or HELLO_BODY not in data:
             return f"GET / answered {data[:60]!r}"
         return None
-
-
-FLOOR_SCENARIOS = ("keep-alive",)
 
 
 def reference_loop():
@@ -1281,7 +1283,7 @@ def main():
         for rnd in range(args.repeat):
             for s in chosen:
                 for t in targets:
-                    if t.key == "floor" and s.key not in FLOOR_SCENARIOS:
+                    if not t.runs_row(s.key):
                         continue
                     print(f"... {s.title}: {t.name}"
                           + (f" (round {rnd + 1}/{args.repeat})" if args.repeat > 1 else ""),
@@ -1305,11 +1307,11 @@ def main():
                 runs.setdefault((ka.key, t.key), []).append(run)
         for s in chosen:
             for t in targets:
-                if (s.key, t.key) in runs:
+                if t.runs_row(s.key):
                     rows.append(median_row(runs[(s.key, t.key)]))
         if args.idle and (not keys or "idle" in keys):
             for t in targets:
-                if t.key == "floor":
+                if not t.runs_row("idle"):
                     continue
                 print(f"... idle connections: {t.name}", file=sys.stderr, flush=True)
                 rows.append(idle_memory(args, t, workdir))
